@@ -1,0 +1,42 @@
+# Thin wrappers. `make report` and `make test` each set up everything on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PROFILE ?= quick
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: setup data report test lab benchmark clean-reports
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The data: the Debian package when we may install it, else whatever `fmnist-report data` finds
+# (FMNIST_DATA_DIR, the Keras cache, a download); it explains how to get the files otherwise.
+data: setup
+	@if [ ! -f $(DEBIAN_DATA) ] && [ -z "$$FMNIST_DATA_DIR" ] && command -v apt-get >/dev/null \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing the Debian package dataset-fashion-mnist"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; \
+	fi
+	$(BIN)/fmnist-report data
+
+report: data
+	$(BIN)/fmnist-report build --profile $(PROFILE)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+benchmark: setup
+	$(BIN)/python benchmarks/throughput.py
+
+clean-reports:
+	rm -rf reports/smoke reports/quick reports/full

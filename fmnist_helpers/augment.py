@@ -1,0 +1,147 @@
+"""The seven augmentations of the seed's section 2, as composable Keras preprocessing layers.
+
+Keras has a layer for six of them (``RandomZoom``, ``RandomFlip``, ``RandomRotation``,
+``RandomBrightness`` + ``RandomContrast``, ``RandomPerspective``, ``RandomTranslation``); salt
+and pepper has none, so :class:`SaltAndPepper` is written here as a Keras layer. All of them are
+the identity at inference (``training=False``) and draw new random values on every call, seeded
+so that two runs with the same seed see the same sequence.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+#: Names usable in ``RunConfig.augment``, in the seed's order.
+AUGMENTATIONS = ("scale", "flip", "rotate", "lighting", "salt_pepper", "perspective",
+                 "translate")
+AUGMENTATION_TITLES = {
+    "scale": "Scaling (zoom)",
+    "flip": "Horizontal flip",
+    "rotate": "Rotation",
+    "lighting": "Lighting (brightness, contrast)",
+    "salt_pepper": "Salt-and-pepper noise",
+    "perspective": "Perspective transform",
+    "translate": "Translation",
+}
+
+
+class SaltAndPepper(layers.Layer):
+    """Set a random fraction of pixels to 0 (pepper) or 1 (salt), in training only.
+
+    Args:
+        fraction: Expected fraction of pixels corrupted, in ``[0, 1]``; half salt, half pepper.
+        seed: Seed of the layer's random generator.
+        **kwargs: Passed to ``keras.layers.Layer``.
+
+    Raises:
+        ValueError: If ``fraction`` is outside ``[0, 1]``.
+    """
+
+    def __init__(self, fraction: float = 0.05, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must be in [0, 1], got {fraction}.")
+        self.fraction = float(fraction)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training or self.fraction == 0.0:
+            return inputs
+        draw = keras.random.uniform(keras.ops.shape(inputs), seed=self.seed_generator)
+        pepper = draw < self.fraction / 2
+        salt = draw > 1.0 - self.fraction / 2
+        out = keras.ops.where(pepper, keras.ops.zeros_like(inputs), inputs)
+        return keras.ops.where(salt, keras.ops.ones_like(inputs), out)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "fraction": self.fraction, "seed": self.seed}
+
+
+def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **options) -> layers.Layer:
+    """Return the Keras layer for one named augmentation.
+
+    Args:
+        name: One of :data:`AUGMENTATIONS`.
+        seed: The layer's seed.
+        strength: Scales the default range of the augmentation (1.0 = the training default).
+        **options: Override the layer's range, e.g. ``rotate`` accepts ``degrees`` (default
+            15; the seed's figure uses 90), ``salt_pepper`` accepts ``fraction``.
+
+    Returns:
+        A Keras layer mapping a batch ``(n, 28, 28, 1)`` in ``[0, 1]`` to the same shape.
+
+    Raises:
+        ValueError: If the name is unknown or an option is not accepted.
+    """
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {name!r}; choose from {', '.join(AUGMENTATIONS)}.")
+    accepted = {"scale": {"factor"}, "flip": set(), "rotate": {"degrees"},
+                "lighting": {"brightness", "contrast"}, "salt_pepper": {"fraction"},
+                "perspective": {"factor"}, "translate": {"factor"}}[name]
+    unknown = set(options) - accepted
+    if unknown:
+        raise ValueError(f"augmentation {name!r} does not accept {', '.join(sorted(unknown))}; "
+                         f"it accepts {', '.join(sorted(accepted)) or 'no options'}.")
+    if name == "scale":
+        factor = options.get("factor", 0.15 * strength)
+        return layers.RandomZoom(factor, fill_mode="constant", seed=seed, name="scale")
+    if name == "flip":
+        return layers.RandomFlip("horizontal", seed=seed, name="flip")
+    if name == "rotate":
+        degrees = options.get("degrees", 15.0 * strength)
+        return layers.RandomRotation(degrees / 360.0, fill_mode="constant", seed=seed,
+                                     name="rotate")
+    if name == "lighting":
+        brightness = options.get("brightness", 0.2 * strength)
+        contrast = options.get("contrast", 0.3 * strength)
+        return keras.Sequential([
+            layers.RandomBrightness(brightness, value_range=(0.0, 1.0), seed=seed),
+            layers.RandomContrast(contrast, seed=seed + 1),
+        ], name="lighting")
+    if name == "salt_pepper":
+        return SaltAndPepper(options.get("fraction", 0.05 * strength), seed=seed,
+                             name="salt_pepper")
+    if name == "perspective":
+        return layers.RandomPerspective(options.get("factor", 0.2 * strength), seed=seed,
+                                        name="perspective")
+    factor = options.get("factor", 0.1 * strength)
+    return layers.RandomTranslation(factor, factor, fill_mode="constant", seed=seed,
+                                    name="translate")
+
+
+class ClipToUnit(layers.Layer):
+    """Clip pixel values to ``[0, 1]`` (some Keras layers leave the range slightly)."""
+
+    def call(self, inputs):
+        return keras.ops.clip(inputs, 0.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def build_augmentation(names, *, seed: int = 0) -> keras.Sequential | None:
+    """Compose named augmentations into one training-only pipeline.
+
+    Args:
+        names: Augmentation names from :data:`AUGMENTATIONS`, applied in the given order.
+        seed: Base seed; each layer gets its own seed derived from it.
+
+    Returns:
+        A ``keras.Sequential`` to call on batches with ``training=True``, or ``None`` when
+        ``names`` is empty.
+
+    Raises:
+        ValueError: If a name is unknown or repeated.
+    """
+    names = list(names)
+    if not names:
+        return None
+    if len(set(names)) != len(names):
+        raise ValueError(f"augmentation names repeat: {names}.")
+    stages = [augmentation_layer(name, seed=seed * 100 + i * 7 + 1) for i, name in enumerate(names)]
+    return keras.Sequential(stages + [ClipToUnit(name="clip")], name="augmentation")

@@ -1,0 +1,161 @@
+"""The ``fmnist-report`` command.
+
+Subcommands:
+    data     where the data was found, counts per split, checksums verified
+    params   the parameter table of a model
+    train    train a run (or reuse it from the run store) and print its metrics
+    build    execute the section notebooks and render the HTML report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_data(args) -> int:
+    from fmnist_helpers import data
+
+    try:
+        fmnist = data.load_fashion_mnist(args.data_dir, download=not args.no_download)
+        splits = data.load_splits(data_dir=fmnist.source)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Fashion-MNIST found in {fmnist.source}")
+    for key, path in fmnist.files.items():
+        check = "SHA-256 verified" if path.suffix == ".gz" else "shape verified (raw file)"
+        print(f"  {path.name:28s} {check}")
+    for name, count in splits.counts().items():
+        print(f"  {name:5s} {count:6d} images")
+    return 0
+
+
+def cmd_params(args) -> int:
+    _quiet_tensorflow()
+    from fmnist_helpers import models
+
+    try:
+        model = models.build_model(args.model, width=args.width)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    table = models.parameter_table(model)
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", None, "display.width", 120):
+        print(table.to_string(index=False))
+    print(f"total parameters: {int(table['parameters'].sum()):,} "
+          f"(Keras count_params: {model.count_params():,})")
+    return 0
+
+
+def cmd_train(args) -> int:
+    _quiet_tensorflow()
+    from fmnist_helpers.profiles import get_profile
+    from fmnist_helpers.runs import RunStore, parse_value
+
+    try:
+        profile = get_profile(args.profile)
+        changes = {"model": args.model}
+        for item in args.set or []:
+            if "=" not in item:
+                raise ValueError(f"--set expects key=value, got {item!r}.")
+            key, value = item.split("=", 1)
+            changes[key.strip()] = parse_value(key.strip(), value.strip())
+        config = profile.run_config(**changes)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from fmnist_helpers.train import train
+
+    try:
+        run = train(config, store=RunStore(args.runs_dir) if args.runs_dir else None)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    summary = run.summary()
+    if args.json:
+        print(json.dumps({**summary, "profile": profile.name, "path": str(run.path)}))
+    else:
+        print(f"run {summary['label']} ({'reused' if run.reused else 'trained'}), "
+              f"profile {profile.name}, stored in {run.path}")
+        if run.diverged:
+            print(f"  DIVERGED at epoch {summary['diverged_epoch']}")
+        print(f"  validation accuracy {summary['val_accuracy']:.4f}  "
+              f"test accuracy {summary['test_accuracy']:.4f}  "
+              f"({summary['epochs_completed']} epochs, {summary['train_seconds']:.1f}s, "
+              f"{summary['images_per_second']:.0f} images/s)")
+    return 0
+
+
+def cmd_build(args) -> int:
+    _quiet_tensorflow()
+    from fmnist_helpers import report
+
+    try:
+        sections = report.resolve_sections(args.sections)
+        return report.build(
+            profile=args.profile, sections=sections, out_dir=args.out,
+            show_code=args.show_code, fail_fast=args.fail_fast,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``fmnist-report``."""
+    from fmnist_helpers.models import MODEL_NAMES
+    from fmnist_helpers.profiles import PROFILES
+
+    parser = argparse.ArgumentParser(
+        prog="fmnist-report",
+        description="Re-run the Fashion-MNIST CNN study: data, models, training runs, report.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="find and verify the Fashion-MNIST files")
+    p.add_argument("--data-dir", help="directory holding the four .gz files")
+    p.add_argument("--no-download", action="store_true",
+                   help="do not try keras.datasets when the files are not found")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("params", help="print a model's parameter table")
+    p.add_argument("model", choices=MODEL_NAMES)
+    p.add_argument("--width", type=float, default=1.0, help="width multiplier (default 1.0)")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("train", help="train a model (or reuse the stored run)")
+    p.add_argument("model", choices=MODEL_NAMES)
+    p.add_argument("--profile", choices=list(PROFILES), default="quick")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change a run config field, e.g. --set epochs=2 --set augment=flip,translate")
+    p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("build", help="execute the section notebooks and render the report")
+    p.add_argument("--profile", choices=list(PROFILES), default="quick")
+    p.add_argument("--sections", help="comma-separated section names (default: all)")
+    p.add_argument("--out", default="reports", help="output directory (default reports/)")
+    p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing section")
+    p.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``fmnist-report``; returns the exit status."""
+    args = make_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

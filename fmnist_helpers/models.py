@@ -1,0 +1,233 @@
+"""The six architectures of the seed report's appendix, as Keras 3 functional models.
+
+Every model takes ``(28, 28, 1)`` images in ``[0, 1]`` and returns 10 logits from a layer named
+``logits``. Layers are named after the seed's tables: ``conv1``, ``conv2``, ... for convolutions,
+``pool1``, ... for max pooling, ``fc1``, ``fc2`` for hidden dense layers. With batch norm a block
+is ``conv1`` (linear) -> ``conv1_bn`` -> ``conv1_act``; without it the activation is part of
+``conv1``. :func:`block_output` gives the post-activation layer of a block either way, and
+:func:`penultimate_layer` the layer whose output feeds ``logits`` (used for embeddings).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers
+
+#: Per architecture: a list of layer specs. ``("conv", filters)``, ``("pool",)``,
+#: ``("fc", units)``. Taken from the seed's appendix (section 13).
+ARCHITECTURES: dict[str, list[tuple]] = {
+    "feedforward": [("fc", 512), ("fc", 128)],
+    "cnn1": [("conv", 32), ("pool",), ("fc", 128)],
+    "cnn3": [("conv", 32), ("pool",), ("conv", 64), ("pool",), ("conv", 128), ("pool",),
+             ("fc", 128)],
+    "cnn4": [("conv", 32), ("conv", 32), ("conv", 64), ("pool",), ("conv", 128),
+             ("fc", 512), ("fc", 128)],
+    "vgg_like": [("conv", 32), ("conv", 32), ("pool",), ("conv", 64), ("conv", 64), ("pool",),
+                 ("conv", 128), ("conv", 128), ("pool",), ("conv", 256), ("conv", 256),
+                 ("conv", 256), ("pool",), ("fc", 512), ("fc", 512)],
+    "convnet": [("conv", 64), ("pool",), ("conv", 128), ("pool",), ("conv", 256),
+                ("conv", 256), ("pool",), ("fc", 1024), ("fc", 1024)],
+}
+MODEL_NAMES = tuple(ARCHITECTURES)
+MODEL_TITLES = {
+    "feedforward": "Feed-forward (512-128)",
+    "cnn1": "CNN, 1 conv layer",
+    "cnn3": "CNN, 3 conv layers",
+    "cnn4": "CNN, 4 conv layers",
+    "vgg_like": "VGG-like",
+    "convnet": "Our ConvNet",
+}
+INITIALIZERS = ("xavier", "he", "random")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu")
+KERNEL_SIZES = (3, 5, 7)
+
+
+def _check_choice(name: str, value, valid) -> None:
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, valid))}; got {value!r}.")
+
+
+def make_initializer(initializer: str, *, init_std: float = 0.05, seed: int | None = None):
+    """Return a Keras initializer for one of the seed's three schemes.
+
+    Args:
+        initializer: ``"xavier"`` (Glorot uniform, the seed's default), ``"he"`` (He normal) or
+            ``"random"`` (normal with standard deviation ``init_std``).
+        init_std: Standard deviation of ``"random"``.
+        seed: Optional seed of the initializer.
+
+    Returns:
+        A ``keras.initializers.Initializer``.
+
+    Raises:
+        ValueError: If the name or standard deviation is invalid.
+    """
+    _check_choice("initializer", initializer, INITIALIZERS)
+    if initializer == "xavier":
+        return keras.initializers.GlorotUniform(seed=seed)
+    if initializer == "he":
+        return keras.initializers.HeNormal(seed=seed)
+    if not init_std > 0:
+        raise ValueError(f"init_std must be positive, got {init_std}.")
+    return keras.initializers.RandomNormal(stddev=init_std, seed=seed)
+
+
+def build_model(
+    name: str,
+    *,
+    initializer: str = "xavier",
+    init_std: float = 0.05,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    activation: str = "relu",
+    kernel_size: int = 3,
+    width: float = 1.0,
+) -> keras.Model:
+    """Build one of the seed's six architectures.
+
+    Args:
+        name: One of :data:`MODEL_NAMES`.
+        initializer: Weight initialization, one of :data:`INITIALIZERS` (biases start at zero).
+        init_std: Standard deviation of the ``"random"`` initializer.
+        batch_norm: Batch normalization after every conv and hidden dense layer, before the
+            activation.
+        dropout: Dropout rate after every hidden dense layer (the seed's keep-prob 0.8 is 0.2).
+        activation: Hidden activation, one of :data:`ACTIVATIONS`.
+        kernel_size: Side of every convolution kernel, one of :data:`KERNEL_SIZES`.
+        width: Multiplier of every conv filter count and hidden dense width (at least one
+            unit is kept); 1.0 is the seed's size.
+
+    Returns:
+        An uncompiled functional ``keras.Model`` mapping ``(28, 28, 1)`` images to 10 logits.
+
+    Raises:
+        ValueError: If any option is invalid; the message lists the valid ones.
+    """
+    _check_choice("model", name, MODEL_NAMES)
+    _check_choice("activation", activation, ACTIVATIONS)
+    _check_choice("kernel_size", kernel_size, KERNEL_SIZES)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout}.")
+    if not 0.0 < width <= 4.0:
+        raise ValueError(f"width must be in (0, 4], got {width}.")
+    if not isinstance(batch_norm, (bool, np.bool_)):
+        raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}.")
+    make_initializer(initializer, init_std=init_std)  # validates
+
+    def init():
+        return make_initializer(initializer, init_std=init_std)
+
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = inputs
+    counts = {"conv": 0, "pool": 0, "fc": 0}
+    flattened = False
+    for spec in ARCHITECTURES[name]:
+        kind = spec[0]
+        counts[kind] += 1
+        layer_name = f"{kind}{counts[kind]}"
+        if kind == "pool":
+            x = layers.MaxPooling2D(2, padding="same", name=layer_name)(x)
+            continue
+        units = max(1, int(round(spec[1] * width)))
+        if kind == "fc" and not flattened:
+            x = layers.Flatten(name="flatten")(x)
+            flattened = True
+        common = dict(
+            activation=None if batch_norm else activation,
+            use_bias=not batch_norm,
+            kernel_initializer=init(),
+            bias_initializer="zeros",
+            name=layer_name,
+        )
+        if kind == "conv":
+            x = layers.Conv2D(units, kernel_size, padding="same", **common)(x)
+        else:
+            x = layers.Dense(units, **common)(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"{layer_name}_bn")(x)
+            x = layers.Activation(activation, name=f"{layer_name}_act")(x)
+        if kind == "fc" and dropout > 0:
+            x = layers.Dropout(dropout, name=f"{layer_name}_dropout")(x)
+    outputs = layers.Dense(10, kernel_initializer=init(), name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def block_output(model: keras.Model, block: str) -> keras.layers.Layer:
+    """Return the post-activation layer of a block such as ``"conv1"`` or ``"fc2"``.
+
+    Args:
+        model: A model from :func:`build_model`.
+        block: The block's name.
+
+    Returns:
+        ``<block>_act`` when the model has batch norm, else ``<block>`` itself.
+
+    Raises:
+        ValueError: If the model has no such block.
+    """
+    names = {layer.name for layer in model.layers}
+    if block not in names:
+        raise ValueError(f"model {model.name!r} has no layer {block!r}; it has "
+                         f"{', '.join(conv_blocks(model) + dense_blocks(model))}.")
+    return model.get_layer(f"{block}_act" if f"{block}_act" in names else block)
+
+
+def conv_blocks(model: keras.Model) -> list[str]:
+    """Return the names of the conv blocks (``conv1``, ``conv2``, ...) in order."""
+    return [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
+
+
+def dense_blocks(model: keras.Model) -> list[str]:
+    """Return the names of the hidden dense blocks (``fc1``, ...) in order."""
+    return [layer.name for layer in model.layers
+            if isinstance(layer, layers.Dense) and layer.name != "logits"]
+
+
+def penultimate_layer(model: keras.Model) -> keras.layers.Layer:
+    """Return the layer whose output feeds ``logits`` (its features are the embedding).
+
+    Dropout, which is the identity at inference, is skipped.
+
+    Args:
+        model: A model from :func:`build_model`.
+
+    Returns:
+        The last hidden dense block's post-activation layer.
+    """
+    return block_output(model, dense_blocks(model)[-1])
+
+
+def parameter_table(model: keras.Model) -> pd.DataFrame:
+    """Tabulate each layer's input shape, output shape and parameter count.
+
+    Args:
+        model: Any built functional Keras model.
+
+    Returns:
+        A DataFrame with columns ``layer``, ``type``, ``input_shape``, ``output_shape``,
+        ``weights`` (kernel parameters), ``biases`` (all other parameters, e.g. biases and
+        batch-norm scales), ``parameters``. Its ``parameters`` column sums to
+        ``model.count_params()``.
+    """
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        kernel = sum(int(np.prod(w.shape)) for w in layer.weights if "kernel" in w.path)
+        total = layer.count_params()
+
+        def shape(tensor):
+            return tuple(tensor.shape[1:])
+
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "input_shape": shape(layer.input),
+            "output_shape": shape(layer.output),
+            "weights": kernel,
+            "biases": total - kernel,
+            "parameters": total,
+        })
+    return pd.DataFrame(rows)

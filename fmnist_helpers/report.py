@@ -1,0 +1,457 @@
+"""Build the HTML report: papermill executes each section notebook, nbconvert renders it.
+
+``build(profile=...)`` runs every section (or those asked for) in order:
+
+1. the parameters the profile gives the section are checked against the notebook's
+   ``parameters`` cell (``papermill.inspect_notebook``) -- an unknown name or a wrong type stops
+   the build before anything is executed;
+2. papermill executes the notebook into ``<out>/<profile>/notebooks/<job>.ipynb``; a notebook
+   that raises is still saved with its error;
+3. nbconvert renders it to ``<out>/<profile>/<job>.html`` (code hidden unless ``show_code``);
+4. ``<out>/<profile>/index.html`` and ``build.json`` are rewritten after every section, so an
+   interrupted build still leaves an index of what was done.
+
+One notebook can be executed several times with different parameters (a :class:`Job` each):
+the experiments section runs once per study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import json
+import os
+import platform
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from fmnist_helpers.profiles import get_profile, section_parameters
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+
+#: Report sections in order: (notebook name, title).
+SECTIONS: dict[str, str] = {
+    "00_data": "Know your data",
+    "02_convnet": "Our ConvNet",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One execution of a notebook.
+
+    Attributes:
+        name: Output name (``<name>.ipynb`` / ``<name>.html``), e.g. ``08_experiments_layers``.
+        notebook: The source notebook.
+        title: The section's title in the index.
+        parameters: What papermill injects.
+    """
+
+    name: str
+    notebook: Path
+    title: str
+    parameters: dict[str, Any]
+
+
+def resolve_sections(names: str | list[str] | None) -> list[str]:
+    """Turn a comma-separated list (or ``None`` for all) into known section names.
+
+    Args:
+        names: e.g. ``"00_data,02_convnet"``; a prefix such as ``"02"`` is accepted.
+
+    Returns:
+        Section names in report order.
+
+    Raises:
+        ValueError: If a name matches no section; the message lists them.
+    """
+    if names is None or names == "" or names == []:
+        return list(SECTIONS)
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    chosen = set()
+    for name in names:
+        matches = [s for s in SECTIONS if s == name or s.split("_")[0] == name]
+        if not matches:
+            raise ValueError(f"unknown section {name!r}; the sections are {', '.join(SECTIONS)}.")
+        chosen.update(matches)
+    return [s for s in SECTIONS if s in chosen]
+
+
+def jobs_for(profile_name: str, sections: list[str], notebook_dir: Path = NOTEBOOK_DIR) -> list[Job]:
+    """List the notebook executions of a build.
+
+    Args:
+        profile_name: The profile.
+        sections: Section names (see :func:`resolve_sections`).
+        notebook_dir: Where the section notebooks are.
+
+    Returns:
+        One :class:`Job` per execution, in report order.
+    """
+    profile = get_profile(profile_name)
+    jobs = []
+    for section in sections:
+        notebook = Path(notebook_dir) / f"{section}.ipynb"
+        variants = section_parameters(profile, section)
+        if isinstance(variants, dict):
+            variants = {section: variants}
+        for name, parameters in variants.items():
+            title = SECTIONS.get(section, section)
+            if name != section:
+                title = f"{title}: {name[len(section) + 1:].replace('_', ' ')}"
+            jobs.append(Job(name=name, notebook=notebook, title=title, parameters=parameters))
+    return jobs
+
+
+_TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,),
+          "list": (list, tuple), "dict": (dict,), "None": (type(None),)}
+
+
+def _type_ok(value, type_name: str | None) -> bool:
+    if not type_name or type_name == "None":
+        return True  # untyped parameter: accept anything
+    for part in type_name.replace("Optional[", "").replace("]", "").split("|"):
+        part = part.strip().split("[")[0]
+        accepted = _TYPES.get(part)
+        if accepted is None:
+            return True  # a type we do not know how to check
+        if part in ("int", "float") and isinstance(value, bool):
+            continue
+        if isinstance(value, accepted):
+            return True
+    return False
+
+
+def check_parameters(notebook: str | os.PathLike, parameters: dict[str, Any]) -> None:
+    """Check parameters against a notebook's ``parameters`` cell before executing it.
+
+    Args:
+        notebook: The notebook.
+        parameters: What would be injected.
+
+    Raises:
+        ValueError: For an unknown name or a value of the wrong type; the message names the
+            notebook, the parameter and the accepted parameters with their types.
+        FileNotFoundError: If the notebook does not exist.
+    """
+    import papermill
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook not found: {notebook}")
+    declared = papermill.inspect_notebook(str(notebook))
+    if not declared:
+        raise ValueError(f"{notebook.name}: no cell tagged 'parameters'; every section notebook "
+                         "needs exactly one.")
+    accepted = ", ".join(f"{name}: {info['inferred_type_name']}" for name, info in declared.items())
+    for name, value in parameters.items():
+        if name not in declared:
+            raise ValueError(f"{notebook.name}: unknown parameter {name!r}; it accepts {accepted}.")
+        type_name = declared[name]["inferred_type_name"]
+        if not _type_ok(value, type_name):
+            raise ValueError(f"{notebook.name}: parameter {name!r} must be {type_name}, got "
+                             f"{value!r} ({type(value).__name__}); it accepts {accepted}.")
+
+
+def execute(job: Job, out_dir: Path) -> dict[str, Any]:
+    """Execute one job with papermill; never raises for a failing notebook.
+
+    Returns:
+        ``status`` ("ok" or "FAILED"), ``error`` (first line), ``seconds``, ``notebook``
+        (the executed copy).
+    """
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / f"{job.name}.ipynb"
+    start = time.perf_counter()
+    status, error = "ok", None
+    env_before = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        papermill.execute_notebook(
+            str(job.notebook), str(executed), parameters=job.parameters,
+            kernel_name="python3", progress_bar=False, cwd=str(job.notebook.parent),
+        )
+    except papermill.PapermillExecutionError as exc:
+        status = "FAILED"
+        error = f"{exc.ename}: {exc.evalue}".splitlines()[0][:300]
+    except Exception as exc:  # noqa: BLE001 - the kernel died, a timeout...: show it, go on
+        status = "FAILED"
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        if not executed.exists():
+            _write_failure_notebook(job, executed, traceback.format_exc())
+    finally:
+        if env_before is None:
+            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return {"status": status, "error": error, "seconds": time.perf_counter() - start,
+            "notebook": executed}
+
+
+def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_markdown_cell(
+        f"# {job.title}\n\n**This section failed before it could run.**\n\n```\n{text}\n```"))
+    nbformat.write(notebook, path)
+
+
+def render(executed: Path, html_path: Path, *, show_code: bool) -> None:
+    """Render an executed notebook to standalone HTML with embedded images.
+
+    Args:
+        executed: The executed ``.ipynb``.
+        html_path: Where to write the HTML.
+        show_code: Keep the code cells (otherwise only narrative and outputs).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="fmnist",
+                            extra_template_basedirs=[str(Path(__file__).parent / "templates")])
+    exporter.exclude_input = not show_code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    notebook = nbformat.read(executed, as_version=4)
+    profile = fill_profile(notebook)
+    drop_library_noise(notebook)
+    body, _ = exporter.from_notebook_node(notebook, resources={"fmnist_profile": profile})
+    html_path.write_text(body, encoding="utf-8")
+
+
+PROFILE_PLACEHOLDER = "{{profile}}"
+
+
+def fill_profile(notebook) -> str | None:
+    """Replace ``{{profile}}`` in markdown cells with the profile the notebook ran with.
+
+    Args:
+        notebook: An executed ``nbformat`` notebook (papermill records its parameters in the
+            metadata); changed in place.
+
+    Returns:
+        The profile's name, or ``None`` if the notebook has none.
+    """
+    parameters = notebook.metadata.get("papermill", {}).get("parameters", {})
+    name = parameters.get("profile")
+    if name is None:
+        for cell in notebook.cells:  # not injected: the notebook's own default
+            if "parameters" in cell.metadata.get("tags", []):
+                for line in cell.source.splitlines():
+                    if line.startswith("profile"):
+                        name = line.split("=", 1)[1].split("#")[0].strip().strip("\"'")
+    try:
+        profile = get_profile(name)
+        text = f"`{profile.name}` — {profile.description}"
+    except ValueError:
+        text = f"`{name}`"
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and PROFILE_PLACEHOLDER in cell.source:
+            cell.source = cell.source.replace(PROFILE_PLACEHOLDER, text)
+    return name
+
+
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]"
+    r"|To enable the following instructions: |.*This TensorFlow binary is optimized)"
+)
+
+
+def drop_library_noise(notebook) -> None:
+    """Remove TensorFlow's start-up log lines from stderr outputs (rendering only).
+
+    TensorFlow's C++ logging writes lines such as ``I0000 00:00:... port.cc:153] oneDNN ...``
+    before ``TF_CPP_MIN_LOG_LEVEL`` takes effect; they say nothing about the study. Other
+    stderr output (progress lines, warnings) is kept. The executed notebook keeps everything.
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = [line for line in output["text"].splitlines(keepends=True)
+                         if not _NOISE.match(line)]
+                if not "".join(lines).strip():
+                    continue
+                output["text"] = "".join(lines)
+            kept.append(output)
+        cell["outputs"] = kept
+
+
+def environment_summary() -> dict[str, str]:
+    """Return versions and hardware for the index page."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "cpu": f"{cpu} ({os.cpu_count()} logical cores)",
+        "gpu": ", ".join(g.name for g in gpus) if gpus else "none",
+        "platform": platform.platform(),
+    }
+
+
+def headline_figures(profile_name: str) -> list[tuple[str, str]]:
+    """Return headline figures read from the recorded runs of a profile (what exists)."""
+    from fmnist_helpers.runs import RunStore
+
+    profile = get_profile(profile_name)
+    figures = []
+    run = RunStore().get(profile.baseline())
+    if run is not None:
+        figures.append(("ConvNet validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
+        figures.append(("ConvNet test accuracy", f"{run['test_accuracy']:.2%}"))
+        figures.append(("Seed report (full scale)", "92.86% validation, 93.7% test"))
+    return figures
+
+
+def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
+                started: dt.datetime, environment: dict[str, str]) -> Path:
+    """Write ``index.html`` and ``build.json`` for the sections built so far."""
+    profile = get_profile(profile_name)
+    esc = html.escape
+    rows = []
+    for r in results:
+        link = f'<a href="{esc(r["name"])}.html">{esc(r["title"])}</a>' if r.get("html") else esc(r["title"])
+        if r["status"] == "ok":
+            status = '<span class="ok">ok</span>'
+        elif r["status"] == "FAILED":
+            status = (f'<span class="failed">FAILED</span><div class="error">{esc(r["error"] or "")}'
+                      f' &mdash; <a href="{esc(r["name"])}.html#papermill-error-cell">failing cell</a></div>')
+        else:
+            status = f'<span class="pending">{esc(r["status"])}</span>'
+        params = ", ".join(f"{esc(k)}={esc(json.dumps(v))}" for k, v in r["parameters"].items())
+        seconds = f"{r['seconds']:.0f} s" if r.get("seconds") is not None else ""
+        rows.append(f"<tr><td>{link}</td><td>{status}</td><td>{seconds}</td>"
+                    f"<td><code>{params}</code></td></tr>")
+    figures = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
+                      for k, v in headline_figures(profile_name))
+    env_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in environment.items())
+    failed = sum(r["status"] == "FAILED" for r in results)
+    summary = (f"{len(results) - failed} of {len(results)} sections ok" if not failed else
+               f"{failed} of {len(results)} sections FAILED")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fmnist-study report ({esc(profile.name)} profile)</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .35rem .7rem; text-align: left; vertical-align: top; }}
+th {{ font-weight: 600; }}
+code {{ font-size: .8rem; color: #444; }}
+.ok {{ color: #176f2c; font-weight: 600; }} .failed {{ color: #b00020; font-weight: 700; }}
+.pending {{ color: #777; }} .error {{ color: #b00020; font-size: .85rem; }}
+.profile {{ background: #fff4d6; border: 1px solid #e6c35c; padding: .5rem .8rem; display: inline-block; }}
+</style></head><body>
+<h1>fmnist-study: a re-run of the Fashion-MNIST CNN study</h1>
+<p class="profile">Profile <b>{esc(profile.name)}</b>: {esc(profile.description)}.
+Numbers from the smoke and quick profiles are not the seed report's full-scale results.</p>
+<p>Built {esc(started.strftime('%Y-%m-%d %H:%M'))} &middot; {esc(summary)}</p>
+<h2>Sections</h2>
+<table><tr><th>section</th><th>status</th><th>wall time</th><th>parameters</th></tr>
+{''.join(rows)}</table>
+<h2>Headline figures</h2>
+<table>{figures or '<tr><td>no recorded runs yet</td></tr>'}</table>
+<h2>Environment</h2>
+<table>{env_rows}</table>
+</body></html>
+"""
+    index = site / "index.html"
+    index.write_text(page, encoding="utf-8")
+    record = {
+        "profile": profile.name, "started": started.isoformat(timespec="seconds"),
+        "environment": environment,
+        "sections": [{k: (str(v) if isinstance(v, Path) else v) for k, v in r.items()}
+                     for r in results],
+    }
+    (site / "build.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return index
+
+
+def build(*, profile: str = "quick", sections: list[str] | None = None,
+          out_dir: str | os.PathLike = "reports", show_code: bool = False,
+          fail_fast: bool = False, notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
+          jobs: list[Job] | None = None) -> int:
+    """Build the report.
+
+    Args:
+        profile: ``smoke``, ``quick`` or ``full``.
+        sections: Section names (default: all).
+        out_dir: The report root; the site goes to ``<out_dir>/<profile>/``.
+        show_code: Keep code cells in the HTML.
+        fail_fast: Stop at the first failing section.
+        notebook_dir: Where the section notebooks are.
+        jobs: Explicit jobs (overrides ``sections``; used by tests).
+
+    Returns:
+        The exit status: 0 if every section is ok, 1 otherwise.
+
+    Raises:
+        ValueError: If a parameter does not fit its notebook (nothing is executed then).
+    """
+    from tqdm import tqdm
+
+    get_profile(profile)
+    if jobs is None:
+        jobs = jobs_for(profile, sections or list(SECTIONS), Path(notebook_dir))
+    for job in jobs:  # all checked before anything runs
+        check_parameters(job.notebook, job.parameters)
+    site = Path(out_dir) / profile
+    executed_dir = site / "notebooks"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now()
+    environment = environment_summary()
+    results = [{"name": j.name, "title": j.title, "status": "not built yet", "error": None,
+                "seconds": None, "parameters": j.parameters, "html": None} for j in jobs]
+    write_index(site, profile, results, started, environment)
+    print(f"Building the {profile} report: {len(jobs)} section(s) -> {site.resolve()}", flush=True)
+    failed = False
+    bar = tqdm(total=len(jobs), unit="section", file=sys.stderr, dynamic_ncols=True)
+    for i, job in enumerate(jobs):
+        bar.set_description(job.name)
+        outcome = execute(job, executed_dir)
+        html_path = site / f"{job.name}.html"
+        try:
+            render(outcome["notebook"], html_path, show_code=show_code)
+            results[i]["html"] = html_path.name
+        except Exception as exc:  # noqa: BLE001 - a rendering failure is a section failure
+            outcome["status"] = "FAILED"
+            outcome["error"] = outcome["error"] or f"rendering failed: {type(exc).__name__}: {exc}"
+        results[i].update(status=outcome["status"], error=outcome["error"],
+                          seconds=outcome["seconds"])
+        write_index(site, profile, results, started, environment)
+        line = f"{job.name:32s} {outcome['status']:6s} {outcome['seconds']:6.1f} s"
+        if outcome["error"]:
+            line += f"  {outcome['error']}"
+        bar.write(line)
+        bar.update(1)
+        if outcome["status"] != "ok":
+            failed = True
+            if fail_fast:
+                bar.write("--fail-fast: stopping at the first failure.")
+                break
+    bar.close()
+    index = site / "index.html"
+    total = sum(r["seconds"] or 0 for r in results)
+    print(f"{'FAILED' if failed else 'Done'} in {total:.0f} s. Open {index.resolve()}", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,299 @@
+"""``train(config)``: fit a model for a :class:`RunConfig`, or reuse the stored run.
+
+Training is deterministic for a config on a given machine (``keras.utils.set_random_seed`` and
+TensorFlow op determinism) while the shuffle order and the augmentation still change from epoch
+to epoch. A run whose loss becomes NaN or infinite is stopped and recorded as diverged rather
+than raising. Extras needed by later sections (probe-set features and probabilities, activation
+sparsity) are recorded at ``config.record_epochs`` so those sections never retrain.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import time
+
+import keras
+import numpy as np
+
+from fmnist_helpers import data as data_lib
+from fmnist_helpers.augment import build_augmentation
+from fmnist_helpers.models import block_output, build_model, conv_blocks, penultimate_layer
+from fmnist_helpers.runs import RESULT_FILE, Run, RunConfig, RunStore, write_json
+
+_EXTRAS_BATCH = 250
+
+
+@functools.lru_cache(maxsize=8)
+def prepared_splits(train_size, val_size, test_size) -> dict[str, np.ndarray]:
+    """Load the splits once per process as float32 arrays ready for the models.
+
+    Args:
+        train_size: See :class:`RunConfig`.
+        val_size: See :class:`RunConfig`.
+        test_size: See :class:`RunConfig`.
+
+    Returns:
+        ``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``; images are
+        ``float32`` ``(n, 28, 28, 1)`` in ``[0, 1]``, labels ``int32``.
+    """
+    splits = data_lib.load_splits(train_size=train_size, val_size=val_size, test_size=test_size)
+    out = {}
+    for part in ("train", "val", "test"):
+        out[f"x_{part}"] = data_lib.to_float(getattr(splits, f"x_{part}"))
+        out[f"y_{part}"] = getattr(splits, f"y_{part}").astype(np.int32)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def probe_set(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the fixed probe set: ``(test indices, float images, labels)``."""
+    fmnist = data_lib.load_fashion_mnist()
+    indices = data_lib.probe_indices(size)
+    return indices, data_lib.to_float(fmnist.x_test[indices]), fmnist.y_test[indices].astype(np.int32)
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """Return a Keras optimizer by name (``adam``, ``rmsprop``, ``sgd``, ``momentum``).
+
+    Raises:
+        ValueError: If the name is unknown.
+    """
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    if name == "momentum":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    raise ValueError(f"optimizer must be one of adam, rmsprop, sgd, momentum; got {name!r}.")
+
+
+def build_from_config(config: RunConfig) -> keras.Model:
+    """Build (uncompiled) the model a config describes."""
+    return build_model(
+        config.model, initializer=config.initializer, init_std=config.init_std,
+        batch_norm=config.batch_norm, dropout=config.dropout, activation=config.activation,
+        kernel_size=config.kernel_size, width=config.width,
+    )
+
+
+def compile_model(model: keras.Model, config: RunConfig) -> None:
+    """Compile with the config's optimizer, cross-entropy on logits and accuracy."""
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, config.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=False,  # XLA is slower than plain TF on the CPUs we measured
+    )
+
+
+def set_determinism(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow ops deterministic."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.ndarray]:
+    """Record what later sections need about ``model`` on the probe set, into an ``.npz``.
+
+    Args:
+        model: A model from :func:`build_model`.
+        probe_size: Size of the fixed probe set.
+        path: The ``.npz`` file to write.
+
+    Returns:
+        The arrays written: ``probe_indices``, ``labels``, ``features`` (penultimate layer),
+        ``probs`` (softmax of the logits), ``conv_blocks``, ``zero_fraction`` (fraction of
+        post-activation values that are exactly zero, per conv block) and ``dead_filters``
+        (filters that are zero for every probe image and position, per conv block).
+    """
+    indices, images, labels = probe_set(probe_size)
+    blocks = conv_blocks(model)
+    outputs = [penultimate_layer(model).output, model.get_layer("logits").output]
+    outputs += [block_output(model, b).output for b in blocks]
+    probe_model = keras.Model(model.input, outputs)
+    features, logits = [], []
+    zeros = np.zeros(len(blocks))
+    totals = np.zeros(len(blocks))
+    alive = [None] * len(blocks)
+    for start in range(0, len(images), _EXTRAS_BATCH):
+        batch = probe_model(images[start:start + _EXTRAS_BATCH], training=False)
+        features.append(keras.ops.convert_to_numpy(batch[0]))
+        logits.append(keras.ops.convert_to_numpy(batch[1]))
+        for i, activation in enumerate(batch[2:]):
+            activation = keras.ops.convert_to_numpy(activation)
+            nonzero = activation != 0
+            zeros[i] += activation.size - nonzero.sum()
+            totals[i] += activation.size
+            per_filter = nonzero.any(axis=(0, 1, 2))
+            alive[i] = per_filter if alive[i] is None else alive[i] | per_filter
+    logits = np.concatenate(logits)
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+    arrays = {
+        "probe_indices": indices,
+        "labels": labels,
+        "features": np.concatenate(features).astype(np.float32),
+        "probs": probs.astype(np.float32),
+        "conv_blocks": np.array(blocks, dtype=str),
+        "zero_fraction": zeros / np.maximum(totals, 1),
+        "dead_filters": np.array([int((~a).sum()) for a in alive], dtype=np.int64),
+    }
+    np.savez_compressed(path, **arrays)
+    return arrays
+
+
+class _RunMonitor(keras.callbacks.Callback):
+    """Progress lines, divergence detection and extras recording during ``fit``."""
+
+    def __init__(self, config: RunConfig, entry, verbose: bool):
+        super().__init__()
+        self.config = config
+        self.entry = entry
+        self.verbose = verbose
+        self.diverged_epoch = None
+        self.last_finite_loss = None
+        self.extras_seconds = 0.0
+        self.epoch_start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.perf_counter() - self.epoch_start
+        # Checked once per epoch: reading the loss after every batch would force a
+        # synchronisation per step and cost ~15% of the throughput.
+        loss = logs.get("loss")
+        if loss is not None and math.isfinite(float(loss)):
+            self.last_finite_loss = float(loss)
+        elif loss is not None and self.diverged_epoch is None:
+            self.diverged_epoch = epoch + 1
+            self.model.stop_training = True
+        if self.verbose:
+            parts = [f"[{self.config.label}] epoch {epoch + 1}/{self.config.epochs}"]
+            for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                if name in logs:
+                    parts.append(f"{name} {float(logs[name]):.4f}")
+            parts.append(f"{seconds:.1f}s")
+            if self.diverged_epoch is not None:
+                parts.append("DIVERGED")
+            print("  ".join(parts), file=sys.stderr, flush=True)
+        if epoch + 1 in self.config.record_epochs and self.diverged_epoch is None:
+            start = time.perf_counter()
+            record_extras(self.model, self.config.probe_size,
+                          self.entry / "extras" / f"epoch_{epoch + 1:03d}.npz")
+            self.extras_seconds += time.perf_counter() - start
+
+
+def train(config: RunConfig | None = None, *, store: RunStore | None = None,
+          verbose: bool = True, **overrides) -> Run:
+    """Train a run, or return it from the store if it was trained before.
+
+    Args:
+        config: What to train (default ``RunConfig()``, the seed's ConvNet at full scale).
+        store: The run store (default: ``RunStore()``).
+        verbose: Print a line per epoch (to stderr).
+        **overrides: Fields of the config to change, e.g. ``epochs=2``.
+
+    Returns:
+        The :class:`Run`; ``run.reused`` tells whether it came from the store.
+
+    Raises:
+        ValueError: If the config is invalid.
+        FileNotFoundError: If the data cannot be found.
+    """
+    config = (config or RunConfig()).replace(**overrides) if overrides else (config or RunConfig())
+    store = store or RunStore()
+    stored = store.get(config)
+    if stored is not None:
+        if verbose:
+            print(f"[{config.label}] reused from {stored.path}", file=sys.stderr, flush=True)
+        return stored
+
+    arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
+    set_determinism(config.seed)
+    model = build_from_config(config)
+    compile_model(model, config)
+    augmentation = build_augmentation(config.augment, seed=config.seed)
+    train_ds = data_lib.make_dataset(arrays["x_train"], arrays["y_train"],
+                                     batch_size=config.batch_size, training=True,
+                                     seed=config.seed, augmentation=augmentation)
+    # Evaluated with the training batch size, as Keras does (big batches are slow on CPUs).
+    val_ds = data_lib.make_dataset(arrays["x_val"], arrays["y_val"], batch_size=config.batch_size)
+    test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"], batch_size=config.batch_size)
+
+    entry = store.new_entry(config)
+    if verbose:
+        print(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
+              f"{len(arrays['y_train'])} images -> {store.root}", file=sys.stderr, flush=True)
+    monitor = _RunMonitor(config, entry, verbose)
+    if 0 in config.record_epochs:
+        record_extras(model, config.probe_size, entry / "extras" / "epoch_000.npz")
+    start = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                        callbacks=[monitor], shuffle=False, verbose=0)  # tf.data shuffles
+    fit_seconds = time.perf_counter() - start - monitor.extras_seconds
+
+    history = {name: [float(v) for v in values] for name, values in history.history.items()}
+    epochs_completed = len(history.get("loss", []))
+    val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
+    test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
+    diverged = monitor.diverged_epoch is not None or not math.isfinite(test_loss)
+    result = {
+        "val_accuracy": float(val_accuracy),
+        "val_loss": float(val_loss),
+        "best_val_accuracy": max(history.get("val_accuracy", [val_accuracy])),
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "diverged": diverged,
+        "diverged_epoch": monitor.diverged_epoch or (epochs_completed if diverged else None),
+        "last_finite_loss": monitor.last_finite_loss,
+        "epochs_completed": epochs_completed,
+        "train_seconds": fit_seconds,
+        "images_per_second": len(arrays["y_train"]) * epochs_completed / max(fit_seconds, 1e-9),
+        "train_images": int(len(arrays["y_train"])),
+        "val_images": int(len(arrays["y_val"])),
+        "test_images": int(len(arrays["y_test"])),
+        "parameters": int(model.count_params()),
+        "keras_version": keras.__version__,
+    }
+    model.save(entry / "model.keras")
+    write_json(entry / "history.json", history)
+    write_json(entry / RESULT_FILE, result)  # last: marks the entry complete
+    path = store.commit(config, entry)
+    run = store.get(config)
+    run.reused = False
+    if verbose:
+        status = (f"DIVERGED at epoch {result['diverged_epoch']}" if diverged else
+                  f"val_accuracy {val_accuracy:.4f}  test_accuracy {test_accuracy:.4f}")
+        print(f"[{config.label}] done in {fit_seconds:.1f}s: {status} -> {path}",
+              file=sys.stderr, flush=True)
+    return run
+
+
+def baseline_run(profile_name: str, *, verbose: bool = True, **changes) -> Run:
+    """Train (or reuse) a profile's baseline ConvNet, optionally with changes.
+
+    The unchanged baseline is shared by every section that looks at "our ConvNet", so it is
+    trained once per profile.
+
+    Args:
+        profile_name: ``smoke``, ``quick`` or ``full``.
+        verbose: Print a line per epoch.
+        **changes: Run config fields to change.
+
+    Returns:
+        The run.
+
+    Raises:
+        ValueError: If the profile or a change is invalid.
+    """
+    from fmnist_helpers.profiles import get_profile
+
+    config = get_profile(profile_name).baseline()
+    return train(config.replace(**changes) if changes else config, verbose=verbose)

@@ -1,0 +1,269 @@
+"""Figures of the report. Every function returns a ``matplotlib.figure.Figure``.
+
+Nothing is configured at import time; notebooks call :func:`notebook_setup` once.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from fmnist_helpers.data import CLASS_NAMES
+
+SPLIT_COLORS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868"}
+
+
+def notebook_setup() -> None:
+    """Sharp inline figures and a consistent seaborn style (call once per notebook)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid")
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except ImportError:  # outside Jupyter
+        pass
+    plt.rcParams["figure.dpi"] = 110
+
+
+def _done(fig) -> plt.Figure:
+    """Detach a figure from pyplot so a notebook shows it once, as the cell's value."""
+    plt.close(fig)
+    return fig
+
+
+def class_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 10, seed: int = 0):
+    """Real samples of every class, one row per class (the seed's Figure 1).
+
+    Args:
+        images: ``uint8`` images ``(n, 28, 28)``.
+        labels: Their classes.
+        per_class: Images per row.
+        seed: Which images are drawn.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: If a class has fewer than ``per_class`` images.
+    """
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(CLASS_NAMES), per_class,
+                             figsize=(per_class * 0.8 + 1.6, len(CLASS_NAMES) * 0.8))
+    for k, name in enumerate(CLASS_NAMES):
+        members = np.flatnonzero(labels == k)
+        if len(members) < per_class:
+            raise ValueError(f"class {name} has {len(members)} images, fewer than {per_class}.")
+        for j, index in enumerate(rng.choice(members, per_class, replace=False)):
+            ax = axes[k, j]
+            ax.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+        axes[k, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle("Fashion-MNIST: random training images, one row per class")
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.14)
+    return _done(fig)
+
+
+def class_balance_chart(balance: pd.DataFrame):
+    """Images per class in each split, as grouped bars.
+
+    Args:
+        balance: ``evaluate.class_balance`` output.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    positions = np.arange(len(balance))
+    width = 0.8 / len(balance.columns)
+    for i, split in enumerate(balance.columns):
+        ax.bar(positions + (i - (len(balance.columns) - 1) / 2) * width, balance[split],
+               width, label=f"{split} ({balance[split].sum():,})",
+               color=SPLIT_COLORS.get(split))
+    ax.set_xticks(positions, balance.index, rotation=30, ha="right")
+    ax.set_ylabel("images")
+    ax.set_title("Class balance per split")
+    ax.legend(title="split (total)", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return _done(fig)
+
+
+def mean_images(images: np.ndarray, labels: np.ndarray):
+    """The mean image of every class.
+
+    Args:
+        images: ``uint8`` images.
+        labels: Their classes.
+
+    Returns:
+        The figure.
+    """
+    fig, axes = plt.subplots(1, len(CLASS_NAMES), figsize=(13, 1.9))
+    for k, (ax, name) in enumerate(zip(axes, CLASS_NAMES)):
+        ax.imshow(images[labels == k].mean(axis=0), cmap="magma", vmin=0, vmax=255)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle("Mean image per class (training split)", y=1.02)
+    return _done(fig)
+
+
+def pixel_histogram(datasets: dict[str, np.ndarray]):
+    """Histogram of pixel intensities, one line per dataset, log-scaled counts.
+
+    Args:
+        datasets: ``{name: uint8 images}``.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    bins = np.arange(257)
+    for name, images in datasets.items():
+        counts, _ = np.histogram(images, bins=bins)
+        ax.step(bins[:-1], counts / counts.sum(), where="post", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("pixel intensity (0 = black background, 255 = white)")
+    ax.set_ylabel("fraction of pixels (log)")
+    ax.set_title("Pixel-intensity distribution")
+    ax.set_xlim(0, 255)
+    ax.legend()
+    fig.tight_layout()
+    return _done(fig)
+
+
+def accuracy_bars(table: pd.DataFrame, *, title: str, value: str = "accuracy",
+                  error: str | None = "std"):
+    """Horizontal bars of accuracies with error bars, labelled with their values.
+
+    Args:
+        table: Rows to plot, indexed by name.
+        title: The figure's title.
+        value: Column with the accuracy (0-1).
+        error: Column with the error bar half-width, or ``None``.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(table) + 1.3))
+    errors = table[error] if error else None
+    ax.barh(table.index, table[value], xerr=errors, color="#4C72B0", capsize=4)
+    for y, (v, e) in enumerate(zip(table[value], errors if errors is not None else [0] * len(table))):
+        ax.text(min(v + (e or 0) + 0.01, 0.98), y, f"{v:.1%}", va="center",
+                ha="left" if v < 0.9 else "right", color="black")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(value)
+    ax.set_title(title)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return _done(fig)
+
+
+def architecture_diagram(table: pd.DataFrame, *, title: str):
+    """A drawn diagram of a model: one block per layer with its output shape.
+
+    Args:
+        table: ``models.parameter_table`` of the model.
+        title: The figure's title.
+
+    Returns:
+        The figure.
+    """
+    shown = table[~table["type"].isin(["Dropout", "Activation", "BatchNormalization"])]
+    colors = {"Conv2D": "#4C72B0", "MaxPooling2D": "#DD8452", "Flatten": "#8C8C8C",
+              "Dense": "#55A868"}
+    fig, ax = plt.subplots(figsize=(max(8, 1.05 * (len(shown) + 1)), 3.4))
+    x = 0.0
+    ax.add_patch(plt.Rectangle((x, -0.5), 0.9, 1.0, color="#CCCCCC"))
+    ax.text(x + 0.45, 0, "input\n28x28x1", ha="center", va="center", fontsize=8)
+    for _, row in shown.iterrows():
+        x += 1.25
+        shape = row["output_shape"]
+        # block height grows with the spatial size, so downsampling is visible
+        height = 0.5 + 0.5 * (shape[0] / 28 if len(shape) == 3 else 0.15)
+        ax.add_patch(plt.Rectangle((x, -height), 0.9, 2 * height,
+                                   color=colors.get(row["type"], "#999999"), alpha=0.85))
+        ax.annotate("", xy=(x, 0), xytext=(x - 0.35, 0),
+                    arrowprops=dict(arrowstyle="->", color="#444444"))
+        ax.text(x + 0.45, height + 0.12, row["layer"], ha="center", va="bottom", fontsize=11,
+                fontweight="bold")
+        ax.text(x + 0.45, 0, "x".join(str(s) for s in shape), ha="center", va="center",
+                fontsize=10, color="white", rotation=90 if len(shape) == 3 else 0)
+        ax.text(x + 0.45, -height - 0.12, f"{row['parameters']:,}", ha="center", va="top",
+                fontsize=9, color="#333333")
+    ax.set_xlim(-0.2, x + 1.1)
+    ax.set_ylim(-1.5, 1.5)
+    ax.axis("off")
+    ax.set_title(title + " (in blocks: output shape; below: parameters)", fontsize=12)
+    fig.tight_layout()
+    return _done(fig)
+
+
+def learning_curves(history: dict[str, list], *, title: str):
+    """Training and validation loss and accuracy per epoch (the seed's Figure 10).
+
+    Args:
+        history: A run's history (``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``).
+        title: The figure's title.
+
+    Returns:
+        The figure.
+    """
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        for prefix, label, style in (("", "train", "-o"), ("val_", "validation", "-s")):
+            values = np.array([np.nan if v is None else v for v in history.get(prefix + metric, [])],
+                              dtype=float)
+            if len(values):
+                ax.plot(epochs[:len(values)], values, style, label=label, markersize=4)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_xticks(epochs)
+        ax.legend()
+    loss_ax.set_title("loss (cross-entropy)")
+    acc_ax.set_title("accuracy")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _done(fig)
+
+
+def findings(sentences: list[str]):
+    """Show generated sentences as a Markdown bullet list in a notebook.
+
+    Args:
+        sentences: Text derived from measured numbers.
+
+    Returns:
+        An ``IPython.display.Markdown`` object.
+    """
+    from IPython.display import Markdown
+
+    return Markdown("\n".join(f"- {s}" for s in sentences))
+
+
+def profile_banner(profile_name: str):
+    """Show which profile a notebook runs with and what that means.
+
+    Args:
+        profile_name: ``smoke``, ``quick`` or ``full``.
+
+    Returns:
+        An ``IPython.display.Markdown`` object.
+    """
+    from IPython.display import Markdown
+
+    from fmnist_helpers.profiles import get_profile
+
+    p = get_profile(profile_name)
+    sizes = ", ".join(f"{name} {'all' if size is None else f'{size:,}'}" for name, size in
+                      (("train", p.train_size), ("validation", p.val_size), ("test", p.test_size)))
+    note = ("" if p.name == "full" else
+            " Numbers here are **not** the seed report's full-scale results.")
+    return Markdown(
+        f"> **Profile `{p.name}`** — {p.description}: images {sizes}; {p.epochs} epochs; "
+        f"model width x{p.width}; batch {p.batch_size}; Adam learning rate {p.learning_rate:g}; "
+        f"{p.seeds} seeds per comparison.{note}")

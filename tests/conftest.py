@@ -1,0 +1,38 @@
+"""Shared fixtures: small real-data configs and a private run store per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from fmnist_helpers.runs import RunConfig, RunStore  # noqa: E402
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty run store in the test's temporary directory."""
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def tiny_config():
+    """A ConvNet run on 1,000 real images at 1/8 width: trains in seconds."""
+    return RunConfig(model="convnet", train_size=1000, val_size=500, test_size=1000, epochs=2,
+                     width=0.125, batch_size=50, learning_rate=1e-3, probe_size=200)
+
+
+@pytest.fixture(scope="session")
+def smoke_site(tmp_path_factory):
+    """00_data and 02_convnet built with the smoke profile through the CLI."""
+    out = tmp_path_factory.mktemp("report")
+    env = {**os.environ, "FMNIST_RUNS_DIR": str(out / "runs")}
+    result = subprocess.run(
+        [sys.executable, "-m", "fmnist_helpers.cli", "build", "--profile", "smoke",
+         "--sections", "00_data,02_convnet", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=900)
+    return out / "smoke", result

@@ -1,0 +1,57 @@
+"""Every section notebook follows the conventions (README "Writing a section")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from fmnist_helpers import report
+from fmnist_helpers.profiles import get_profile, section_parameters
+
+NOTEBOOKS = sorted((Path(report.NOTEBOOK_DIR)).glob("*.ipynb"))
+
+
+def test_every_registered_section_has_a_notebook_and_vice_versa():
+    assert {p.stem for p in NOTEBOOKS} == set(report.SECTIONS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_conventions(path):
+    notebook = nbformat.read(path, as_version=4)
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert "seed report" in first.source and "{{profile}}" in first.source
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    for line in tagged[0].source.splitlines():
+        assert ":" in line.split("=")[0] and "#" in line, f"untyped or uncommented: {line!r}"
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        assert not cell.outputs and cell.execution_count is None, "outputs must be stripped"
+        tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
+            assert not isinstance(node, (ast.FunctionDef, ast.ClassDef)), "logic belongs in fmnist_helpers"
+            if isinstance(node, ast.Import):
+                raise AssertionError(f"import {node.names[0].name}: use from fmnist_helpers import ...")
+            if isinstance(node, ast.ImportFrom):
+                assert node.module == "fmnist_helpers", node.module
+        assert len(cell.source.splitlines()) <= 12, "short cells"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameter_defaults_are_the_quick_profile(path):
+    declared = papermill.inspect_notebook(str(path))
+    defaults = {name: ast.literal_eval(info["default"]) for name, info in declared.items()}
+    given = section_parameters(get_profile("quick"), path.stem)
+    variants = given.values() if all(isinstance(v, dict) for v in given.values()) else [given]
+    for parameters in variants:
+        for name, value in parameters.items():
+            assert name in defaults, f"{path.stem}: the pipeline passes unknown {name}"
+        report.check_parameters(path, parameters)
+    if len(variants) == 1:
+        assert {k: defaults[k] for k in given} == given

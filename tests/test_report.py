@@ -1,0 +1,114 @@
+"""The report pipeline: real papermill executions, nbconvert renderings, the index, failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from fmnist_helpers import report
+
+FIXTURES = Path(__file__).parent / "fixtures"
+pytestmark = pytest.mark.slow
+
+
+def works(name="works", **parameters):
+    return report.Job(name=name, notebook=FIXTURES / "works.ipynb", title=name,
+                      parameters={"profile": "smoke", **parameters})
+
+
+def fails(name="fails"):
+    return report.Job(name=name, notebook=FIXTURES / "fails.ipynb", title=name,
+                      parameters={"profile": "smoke"})
+
+
+def build_record(site: Path) -> dict:
+    return json.loads((site / "build.json").read_text())
+
+
+def test_cli_build_of_two_sections_is_ok(smoke_site):
+    site, result = smoke_site
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "00_data" in result.stderr and "02_convnet" in result.stderr  # progress lines
+    record = build_record(site)
+    assert [(s["name"], s["status"]) for s in record["sections"]] == [
+        ("00_data", "ok"), ("02_convnet", "ok")]
+    index = (site / "index.html").read_text()
+    assert 'href="00_data.html"' in index and 'href="02_convnet.html"' in index
+    assert "ConvNet test accuracy" in index and "Profile <b>smoke</b>" in index
+    assert "TensorFlow" in index or "tensorflow" in index
+
+
+@pytest.mark.parametrize("name, min_images", [("00_data", 5), ("02_convnet", 2)])
+def test_executed_notebooks_hold_no_errors_and_html_embeds_figures(smoke_site, name, min_images):
+    site, _ = smoke_site
+    executed = nbformat.read(site / "notebooks" / f"{name}.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters["profile"] == "smoke"
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", output
+    page = (site / f"{name}.html").read_text()
+    assert page.count('src="data:image/png;base64,') >= min_images
+    assert "{{profile}}" not in page and "smoke" in page
+    assert "I0000 00:00" not in page  # TensorFlow's start-up log is dropped from the page
+    assert "https://cdn" not in page and "cdnjs" not in page  # nothing loaded from the network
+
+
+def test_failing_section_is_rendered_marked_and_the_rest_still_built(tmp_path):
+    status = report.build(profile="smoke", out_dir=tmp_path, jobs=[fails(), works()])
+    assert status == 1
+    site = tmp_path / "smoke"
+    sections = {s["name"]: s for s in build_record(site)["sections"]}
+    assert sections["fails"]["status"] == "FAILED"
+    assert sections["fails"]["error"] == "RuntimeError: deliberate failure for the test"
+    assert sections["works"]["status"] == "ok"
+    page = (site / "fails.html").read_text()
+    assert "deliberate failure for the test" in page and "papermill-error-cell" in page
+    index = (site / "index.html").read_text()
+    assert "FAILED" in index and 'fails.html#papermill-error-cell' in index
+    assert "line 2" in (site / "works.html").read_text()
+
+
+def test_fail_fast_stops_at_the_first_failure(tmp_path):
+    status = report.build(profile="smoke", out_dir=tmp_path, jobs=[fails(), works()],
+                          fail_fast=True)
+    assert status == 1
+    sections = {s["name"]: s for s in build_record(tmp_path / "smoke")["sections"]}
+    assert sections["works"]["status"] == "not built yet"
+    assert not (tmp_path / "smoke" / "notebooks" / "works.ipynb").exists()
+
+
+def test_one_notebook_runs_several_times_under_different_names(tmp_path):
+    status = report.build(profile="smoke", out_dir=tmp_path,
+                          jobs=[works("works_a", repeat=1), works("works_b", repeat=4)])
+    assert status == 0
+    assert "line 3" in (tmp_path / "smoke" / "works_b.html").read_text()
+    assert "line 3" not in (tmp_path / "smoke" / "works_a.html").read_text()
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"repaet": 2}, "unknown parameter 'repaet'; it accepts profile: str, repeat: int"),
+    ({"repeat": "2"}, "parameter 'repeat' must be int, got '2'"),
+    ({"repeat": True}, "parameter 'repeat' must be int"),
+])
+def test_bad_parameters_stop_the_build_before_anything_runs(tmp_path, parameters, message):
+    with pytest.raises(ValueError) as info:
+        report.build(profile="smoke", out_dir=tmp_path, jobs=[works("first"), works(**parameters)])
+    assert message in str(info.value) and "works.ipynb" in str(info.value)
+    assert not (tmp_path / "smoke").exists()
+
+
+def test_cli_rejects_an_unknown_section(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", "build", "--sections",
+                             "99_nothing", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "unknown section '99_nothing'" in result.stderr and "00_data" in result.stderr
+
+
+def test_section_prefixes_resolve():
+    assert report.resolve_sections("02") == ["02_convnet"]
+    assert report.resolve_sections(None) == list(report.SECTIONS)

@@ -1,0 +1,62 @@
+"""Run configs and the run store: keys, validation, reuse, atomicity, corruption."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fmnist_helpers.runs import RunConfig, RunStore, parse_value
+
+
+def test_key_depends_on_every_field_and_nothing_else():
+    base = RunConfig()
+    assert base.key == RunConfig().key
+    assert base.replace(seed=1).key != base.key
+    assert base.replace(augment=["flip"]).key != base.key
+    assert RunConfig(record_epochs=(3, 1, 1)).record_epochs == (1, 3)
+
+
+def test_config_round_trips_through_json():
+    config = RunConfig(augment=("flip", "translate"), record_epochs=(0, 2), epochs=3)
+    again = RunConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config and again.key == config.key
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"optimizer": "adagrad"}, "optimizer must be one of 'adam'"),
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"augment": ["blur"]}, "unknown augmentation 'blur'"),
+    ({"record_epochs": [5], "epochs": 2}, r"record_epochs \[5\] outside 0..2"),
+    ({"train_size": 3}, "train_size must be an integer >= 10"),
+    ({"colour": "red"}, "unknown field"),
+])
+def test_bad_configs_are_rejected(changes, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig().replace(**changes)
+
+
+def test_parse_value_converts_and_rejects():
+    assert parse_value("epochs", "3") == 3
+    assert parse_value("learning_rate", "1e-3") == pytest.approx(1e-3)
+    assert parse_value("batch_norm", "true") is True
+    assert parse_value("augment", "flip,translate") == ("flip", "translate")
+    assert parse_value("train_size", "none") is None
+    with pytest.raises(ValueError, match="expected a value of type int"):
+        parse_value("epochs", "three")
+    with pytest.raises(ValueError, match="unknown run config field 'epoch'"):
+        parse_value("epoch", "3")
+
+
+def test_partial_entry_is_not_taken_for_a_run(tmp_path, capsys):
+    store = RunStore(tmp_path)
+    config = RunConfig(epochs=1)
+    tmp = store.new_entry(config)
+    with pytest.raises(ValueError, match="partial entry"):
+        store.commit(config, tmp)
+    # a directory under the final name without result.json (e.g. copied half-way)
+    tmp.rename(store.entry(config))
+    assert store.get(config) is None
+    assert "incomplete or corrupt" in capsys.readouterr().out
+    assert not store.entry(config).exists()
+    assert list(tmp_path.glob(f"{config.key}.broken-*"))

@@ -1,0 +1,92 @@
+"""Training on real data: beats chance, deterministic, reused, atomic, divergence recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.runs import RunStore
+from fmnist_helpers.train import train
+
+pytestmark = pytest.mark.slow
+
+
+def test_smoke_run_beats_chance_and_records_everything(tiny_config, store):
+    config = tiny_config.replace(record_epochs=(0, 2))
+    run = train(config, store=store, verbose=False)
+    assert not run.reused and not run.diverged
+    assert run["val_accuracy"] > 0.5 and run["test_accuracy"] > 0.5  # chance is 0.1
+    assert len(run.history["loss"]) == 2 and len(run.history["val_accuracy"]) == 2
+    assert run.recorded_epochs == [0, 2]
+    before, after = run.extras(0), run.extras(2)
+    assert before["features"].shape == (200, models_fc2_units(config))
+    assert before["probs"].shape == (200, 10)
+    np.testing.assert_allclose(after["probs"].sum(axis=1), 1.0, rtol=1e-5)
+    assert list(after["conv_blocks"]) == ["conv1", "conv2", "conv3", "conv4"]
+    assert ((0 <= after["zero_fraction"]) & (after["zero_fraction"] <= 1)).all()
+    trained_accuracy = (after["probs"].argmax(1) == after["labels"]).mean()
+    assert trained_accuracy > (before["probs"].argmax(1) == before["labels"]).mean()
+    model = run.load_model()
+    assert model.count_params() == run["parameters"]
+    with pytest.raises(ValueError, match="recorded no extras at epoch 1"):
+        run.extras(1)
+
+
+def models_fc2_units(config):
+    return max(1, round(1024 * config.width))
+
+
+def test_same_config_gives_same_metrics(tiny_config, tmp_path):
+    config = tiny_config.replace(epochs=1)
+    first = train(config, store=RunStore(tmp_path / "a"), verbose=False)
+    second = train(config, store=RunStore(tmp_path / "b"), verbose=False)
+    assert first.history == second.history
+    assert first["test_accuracy"] == second["test_accuracy"]
+    other_seed = train(config.replace(seed=1), store=RunStore(tmp_path / "c"), verbose=False)
+    assert other_seed.history != first.history
+
+
+def test_store_reuses_the_run(tiny_config, store):
+    config = tiny_config.replace(epochs=1)
+    first = train(config, store=store, verbose=False)
+    stamp = (first.path / "model.keras").stat().st_mtime_ns
+    start = time.perf_counter()
+    again = train(config, store=store, verbose=False)
+    assert again.reused and again.key == first.key
+    assert (again.path / "model.keras").stat().st_mtime_ns == stamp
+    assert again.result == first.result
+    assert time.perf_counter() - start < 5  # a read, not a training run (generous bound)
+
+
+def test_diverging_run_is_recorded_not_raised(tiny_config, store):
+    config = tiny_config.replace(optimizer="sgd", learning_rate=1e4, epochs=3, dropout=0.0)
+    run = train(config, store=store, verbose=False)
+    assert run.diverged
+    assert run["diverged_epoch"] == 1
+    assert run["epochs_completed"] <= 3
+    assert store.get(config) is not None  # recorded like any other run
+
+
+def test_run_killed_half_way_leaves_no_complete_looking_entry(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    config = get_profile("smoke").run_config(epochs=50)
+    env = {**os.environ, "FMNIST_RUNS_DIR": str(store.root), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    args = [sys.executable, "-m", "fmnist_helpers.cli", "train", "convnet", "--profile", "smoke",
+            "--set", "epochs=50"]
+    process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "epoch 2/50" in line:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert store.root.is_dir()
+    assert not (store.root / config.key).exists()
+    assert [p.name for p in store.root.iterdir() if p.name.startswith(".tmp-")]
+    assert store.get(config) is None
