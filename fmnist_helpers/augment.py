@@ -70,7 +70,8 @@ def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **opt
         seed: The layer's seed.
         strength: Scales the default range of the augmentation (1.0 = the training default).
         **options: Override the layer's range, e.g. ``rotate`` accepts ``degrees`` (default
-            15; the seed's figure uses 90), ``salt_pepper`` accepts ``fraction``.
+            15; the seed's figure uses 90), ``salt_pepper`` accepts ``fraction``, ``perspective``
+            accepts ``scale`` (distortion, default 0.3).
 
     Returns:
         A Keras layer mapping a batch ``(n, 28, 28, 1)`` in ``[0, 1]`` to the same shape.
@@ -82,7 +83,7 @@ def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **opt
         raise ValueError(f"unknown augmentation {name!r}; choose from {', '.join(AUGMENTATIONS)}.")
     accepted = {"scale": {"factor"}, "flip": set(), "rotate": {"degrees"},
                 "lighting": {"brightness", "contrast"}, "salt_pepper": {"fraction"},
-                "perspective": {"factor"}, "translate": {"factor"}}[name]
+                "perspective": {"scale"}, "translate": {"factor"}}[name]
     unknown = set(options) - accepted
     if unknown:
         raise ValueError(f"augmentation {name!r} does not accept {', '.join(sorted(unknown))}; "
@@ -107,8 +108,9 @@ def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **opt
         return SaltAndPepper(options.get("fraction", 0.05 * strength), seed=seed,
                              name="salt_pepper")
     if name == "perspective":
-        return layers.RandomPerspective(options.get("factor", 0.2 * strength), seed=seed,
-                                        name="perspective")
+        # factor is the probability of transforming an image, scale its distortion.
+        return layers.RandomPerspective(factor=1.0, scale=options.get("scale", 0.3 * strength),
+                                        fill_value=0.0, seed=seed, name="perspective")
     factor = options.get("factor", 0.1 * strength)
     return layers.RandomTranslation(factor, factor, fill_mode="constant", seed=seed,
                                     name="translate")
@@ -145,3 +147,69 @@ def build_augmentation(names, *, seed: int = 0) -> keras.Sequential | None:
         raise ValueError(f"augmentation names repeat: {names}.")
     stages = [augmentation_layer(name, seed=seed * 100 + i * 7 + 1) for i, name in enumerate(names)]
     return keras.Sequential(stages + [ClipToUnit(name="clip")], name="augmentation")
+
+
+def examples(images, names=AUGMENTATIONS, *, draws: int = 2, seed: int = 0,
+             options: dict[str, dict] | None = None) -> dict[str, list]:
+    """Apply each augmentation on its own to the same images, a few random draws each.
+
+    Args:
+        images: ``(n, 28, 28, 1)`` float images in ``[0, 1]``.
+        names: Augmentations to show.
+        draws: Random draws per augmentation.
+        seed: Seed of the layers.
+        options: Per-augmentation options, e.g. ``{"rotate": {"degrees": 90}}`` (the seed's
+            Figure 4).
+
+    Returns:
+        ``{title: [augmented batch per draw]}`` with NumPy arrays shaped like ``images``.
+    """
+    options = options or {}
+    out = {}
+    for name in names:
+        layer = augmentation_layer(name, seed=seed, **options.get(name, {}))
+        clip = ClipToUnit()
+        title = AUGMENTATION_TITLES[name]
+        if name == "rotate" and "degrees" in options.get(name, {}):
+            title += f" (up to {options[name]['degrees']:g} degrees)"
+        out[title] = [keras.ops.convert_to_numpy(clip(layer(images, training=True)))
+                      for _ in range(draws)]
+    return out
+
+
+def throughput(images, labels, names=AUGMENTATIONS, *, batch_size: int = 128,
+               seed: int = 0) -> dict[str, float]:
+    """Images per second of the training input pipeline with each augmentation, and all of them.
+
+    Each stage runs inside the same ``tf.data`` pipeline that training uses
+    (``data.make_dataset``), over one pass of ``images``.
+
+    Args:
+        images: ``(n, 28, 28, 1)`` float images.
+        labels: Their labels.
+        names: Augmentations to time one by one (then composed).
+        batch_size: Batch size, as in training.
+        seed: Seed of the layers.
+
+    Returns:
+        ``{stage: images per second}``, stages named by their titles, plus ``"no augmentation"``
+        and ``"all composed"``.
+    """
+    import time
+
+    from fmnist_helpers.data import make_dataset
+
+    stages = [("no augmentation", None)]
+    stages += [(AUGMENTATION_TITLES[name], build_augmentation([name], seed=seed)) for name in names]
+    stages.append(("all composed", build_augmentation(list(names), seed=seed)))
+    rates = {}
+    for title, augmentation in stages:
+        dataset = make_dataset(images, labels, batch_size=batch_size, training=True, seed=seed,
+                               augmentation=augmentation)
+        for _ in dataset.take(2):  # warm up: trace the graph
+            pass
+        start = time.perf_counter()
+        for _ in dataset:
+            pass
+        rates[title] = len(labels) / (time.perf_counter() - start)
+    return rates

@@ -16,10 +16,22 @@ import sys
 
 
 def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up log (printed whatever the log level) silenced."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def cmd_data(args) -> int:
+    _quiet_tensorflow()
     from fmnist_helpers import data
 
     try:
@@ -112,6 +124,7 @@ def cmd_build(args) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``fmnist-report``."""
+    _quiet_tensorflow()
     from fmnist_helpers.models import MODEL_NAMES
     from fmnist_helpers.profiles import PROFILES
 

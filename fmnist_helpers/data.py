@@ -426,6 +426,29 @@ def probe_indices(size: int, data_dir: str | os.PathLike | None = None) -> np.nd
     return stratified_indices(load_fashion_mnist(data_dir).y_test, size, seed=SPLIT_SEED)
 
 
+def class_examples(first_class: int = 0, count: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """One real test image for each of ``count`` classes, starting at ``first_class``.
+
+    Args:
+        first_class: The first class (0-9); classes wrap around after 9.
+        count: How many classes (1-10).
+
+    Returns:
+        ``(images, labels)``: ``float32`` ``(count, 28, 28, 1)`` and their classes.
+
+    Raises:
+        ValueError: If ``first_class`` or ``count`` is out of range.
+    """
+    if not 0 <= first_class < NUM_CLASSES:
+        raise ValueError(f"first_class must be in 0..9, got {first_class}.")
+    if not 1 <= count <= NUM_CLASSES:
+        raise ValueError(f"count must be in 1..10, got {count}.")
+    fmnist = load_fashion_mnist()
+    classes = [(first_class + i) % NUM_CLASSES for i in range(count)]
+    chosen = [int(np.flatnonzero(fmnist.y_test == k)[0]) for k in classes]
+    return to_float(fmnist.x_test[chosen]), np.array(classes)
+
+
 def to_float(images: np.ndarray) -> np.ndarray:
     """Scale ``uint8`` images to ``float32`` in ``[0, 1]`` with a trailing channel axis.
 

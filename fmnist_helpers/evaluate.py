@@ -254,3 +254,46 @@ def accuracy_findings(run, profile_name: str) -> list[str]:
     lines.append(f"Training took {run['train_seconds']:.0f} s at {run['images_per_second']:.0f} "
                  f"images/s on this machine ({run['epochs_completed']} epochs).")
     return lines
+
+
+def augmentation_throughput(profile_name: str, images: int) -> pd.DataFrame:
+    """Images/s of the augmentation pipeline, stage by stage, beside training's images/s.
+
+    Args:
+        profile_name: The profile whose baseline ConvNet gives the training throughput.
+        images: Training images pushed through the pipeline per stage.
+
+    Returns:
+        A DataFrame indexed by stage with ``images/s`` and ``x training`` (how many times
+        faster than training the stage is).
+    """
+    from fmnist_helpers.augment import throughput
+    from fmnist_helpers.profiles import get_profile
+    from fmnist_helpers.train import baseline_run, prepared_splits
+
+    profile = get_profile(profile_name)
+    arrays = prepared_splits(images, None, None)
+    rates = throughput(arrays["x_train"], arrays["y_train"], batch_size=profile.batch_size)
+    training = baseline_run(profile_name, verbose=False)["images_per_second"]
+    rates[f"training the ConvNet ({profile.name} profile)"] = training
+    table = pd.DataFrame({"images/s": rates})
+    table["x training"] = table["images/s"] / training
+    return table
+
+
+def augmentation_throughput_findings(table: pd.DataFrame) -> list[str]:
+    """Sentences on :func:`augmentation_throughput`, derived from its numbers."""
+    training_row = [name for name in table.index if name.startswith("training")][0]
+    stages = table.drop(index=training_row)
+    slowest = stages["images/s"].idxmin()
+    composed = table.loc["all composed", "x training"]
+    return [
+        f"Training consumes {table.loc[training_row, 'images/s']:,.0f} images/s; the slowest "
+        f"augmentation stage ({slowest}) produces {stages.loc[slowest, 'images/s']:,.0f} images/s, "
+        f"{stages.loc[slowest, 'x training']:.1f} times that.",
+        f"All seven composed produce {table.loc['all composed', 'images/s']:,.0f} images/s "
+        f"({composed:.1f} x training): "
+        + ("the pipeline cannot starve training, and tf.data prefetches it in parallel with the "
+           "training step." if composed > 1 else
+           "the composed pipeline is SLOWER than training and would starve it."),
+    ]

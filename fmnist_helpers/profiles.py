@@ -77,10 +77,10 @@ PROFILES = {
     ),
     "quick": Profile(
         name="quick",
-        description="a newcomer's first build: 10k training images, quarter-width models",
-        train_size=10000, val_size=2000, test_size=None, epochs=5, width=0.25,
+        description="a newcomer's first build: 6k training images, quarter-width models",
+        train_size=6000, val_size=2000, test_size=None, epochs=4, width=0.25,
         batch_size=128, learning_rate=1e-3, seeds=2, probe_size=2000,
-        record_epochs=(0, 1, 3, 5),
+        record_epochs=(0, 1, 2, 4),
     ),
     "full": Profile(
         name="full",
@@ -90,6 +90,10 @@ PROFILES = {
         record_epochs=(0, 1, 5, 15, 30),
     ),
 }
+
+
+#: Validation accuracy for the "epochs to reach" columns of the training studies.
+ACCURACY_THRESHOLDS = {"smoke": 0.4, "quick": 0.8, "full": 0.9}
 
 
 def get_profile(name: str) -> Profile:
@@ -116,11 +120,21 @@ def section_parameters(profile: Profile, section: str) -> dict:
     Returns:
         The parameters (the quick profile's equal the notebook's defaults: a test checks).
     """
+    from fmnist_helpers.studies import EXPERIMENT_STUDIES
+
     small = profile.name == "smoke"
     parameters = {"profile": profile.name}
+    study_parameters = {
+        "seeds": profile.seeds,
+        "accuracy_threshold": ACCURACY_THRESHOLDS[profile.name],
+    }
     if section == "00_data":
-        parameters.update(
-            samples_per_class=10,
-            comparison_samples=1000 if small else 5000,
-        )
+        parameters.update(samples_per_class=10, comparison_samples=1000 if small else 5000)
+    elif section == "01_augmentation":
+        parameters.update(first_class=0, images_shown=5, throughput_images=1000 if small else 4000)
+    elif section in ("03_initialization", "04_batchnorm", "05_dropout"):
+        parameters.update(study_parameters)
+    elif section == "08_experiments":
+        return {f"{section}_{study}": {**parameters, "study": study, **study_parameters}
+                for study in EXPERIMENT_STUDIES}
     return parameters

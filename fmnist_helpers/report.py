@@ -17,6 +17,7 @@ the experiments section runs once per study.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import html
@@ -38,7 +39,12 @@ NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 #: Report sections in order: (notebook name, title).
 SECTIONS: dict[str, str] = {
     "00_data": "Know your data",
+    "01_augmentation": "Data augmentation",
     "02_convnet": "Our ConvNet",
+    "03_initialization": "Weight initialization",
+    "04_batchnorm": "Batch normalization",
+    "05_dropout": "Dropout",
+    "08_experiments": "Experiments",
 }
 
 
@@ -100,8 +106,8 @@ def jobs_for(profile_name: str, sections: list[str], notebook_dir: Path = NOTEBO
     for section in sections:
         notebook = Path(notebook_dir) / f"{section}.ipynb"
         variants = section_parameters(profile, section)
-        if isinstance(variants, dict):
-            variants = {section: variants}
+        if not all(isinstance(value, dict) for value in variants.values()):
+            variants = {section: variants}  # executed once
         for name, parameters in variants.items():
             title = SECTIONS.get(section, section)
             if name != section:
@@ -176,10 +182,13 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
     env_before = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        papermill.execute_notebook(
-            str(job.notebook), str(executed), parameters=job.parameters,
-            kernel_name="python3", progress_bar=False, cwd=str(job.notebook.parent),
-        )
+        # The kernel inherits file descriptor 2: its own log (TensorFlow's start-up lines,
+        # Jupyter's warnings) goes to a file beside the executed notebook, not the terminal.
+        with _stderr_to(out_dir / f"{job.name}.kernel.log"):
+            papermill.execute_notebook(
+                str(job.notebook), str(executed), parameters=job.parameters,
+                kernel_name="python3", progress_bar=False, cwd=str(job.notebook.parent),
+            )
     except papermill.PapermillExecutionError as exc:
         status = "FAILED"
         error = f"{exc.ename}: {exc.evalue}".splitlines()[0][:300]
@@ -193,6 +202,21 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return {"status": status, "error": error, "seconds": time.perf_counter() - start,
             "notebook": executed}
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Point file descriptor 2 at ``path`` for the duration (children inherit it)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
@@ -289,8 +313,9 @@ def drop_library_noise(notebook) -> None:
 
 def environment_summary() -> dict[str, str]:
     """Return versions and hardware for the index page."""
-    import keras
-    import tensorflow as tf
+    import shutil
+    import subprocess
+    from importlib import metadata
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -300,13 +325,16 @@ def environment_summary() -> dict[str, str]:
                 break
     except OSError:
         pass
-    gpus = tf.config.list_physical_devices("GPU")
+    gpu = "none"
+    if shutil.which("nvidia-smi"):
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        gpu = listing.stdout.strip().replace("\n", "; ") or "none"
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "tensorflow": metadata.version("tensorflow"),
+        "keras": metadata.version("keras"),
         "cpu": f"{cpu} ({os.cpu_count()} logical cores)",
-        "gpu": ", ".join(g.name for g in gpus) if gpus else "none",
+        "gpu": gpu,
         "platform": platform.platform(),
     }
 
@@ -426,7 +454,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     write_index(site, profile, results, started, environment)
     print(f"Building the {profile} report: {len(jobs)} section(s) -> {site.resolve()}", flush=True)
     failed = False
-    bar = tqdm(total=len(jobs), unit="section", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=len(jobs), unit="section", file=sys.stdout, dynamic_ncols=True)
     for i, job in enumerate(jobs):
         bar.set_description(job.name)
         outcome = execute(job, executed_dir)

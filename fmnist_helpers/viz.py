@@ -267,3 +267,181 @@ def profile_banner(profile_name: str):
         f"> **Profile `{p.name}`** — {p.description}: images {sizes}; {p.epochs} epochs; "
         f"model width x{p.width}; batch {p.batch_size}; Adam learning rate {p.learning_rate:g}; "
         f"{p.seeds} seeds per comparison.{note}")
+
+
+def study_curves(result, *, metrics=("loss", "val_loss")):
+    """Loss curves of a study: mean over seeds with a min-max band, one line per variant.
+
+    With grouped variants (e.g. batch norm on each model) there is one panel per group showing
+    the validation loss (solid) and training loss (dashed). Diverged runs end where their loss
+    stopped being finite, marked with an ``x``.
+
+    Args:
+        result: A :class:`~fmnist_helpers.studies.StudyResult`.
+        metrics: History metrics to plot when variants are not grouped (one panel each).
+
+    Returns:
+        The figure.
+    """
+    variants = result.study.variants
+    groups = list(dict.fromkeys(v.group for v in variants))
+    epochs = np.arange(1, result.profile.epochs + 1)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    titles = {"loss": "training loss", "val_loss": "validation loss"}
+    if groups == [""]:
+        panels = [(titles.get(m, m), [(v, m, "-") for v in variants]) for m in metrics]
+    else:
+        panels = [(g, [(v, m, "-" if m == "val_loss" else "--") for v in variants if v.group == g
+                       for m in ("val_loss", "loss")]) for g in groups]
+    columns = min(len(panels), 3)
+    rows = int(np.ceil(len(panels) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows), squeeze=False)
+    labels_in_group = {}
+    for ax, (title, lines) in zip(axes.flat, panels):
+        for variant, metric, style in lines:
+            index = labels_in_group.setdefault(variant.label, len(labels_in_group))
+            color = palette[index % len(palette)]
+            curves = result.curves(variant.key, metric)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(curves, axis=0) if np.isfinite(curves).any() else curves[0]
+            lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+            label = variant.label if (groups == [""] or metric == "val_loss") else None
+            ax.plot(epochs, mean, style, color=color, label=label, marker="o", markersize=3)
+            if curves.shape[0] > 1:
+                ax.fill_between(epochs, lo, hi, color=color, alpha=0.18, linewidth=0)
+            for run in result.runs[variant.key]:
+                if run.diverged and run["diverged_epoch"]:
+                    ax.plot([run["diverged_epoch"]], [np.nanmax(curves[np.isfinite(curves)])
+                                                      if np.isfinite(curves).any() else 0],
+                            "x", color=color, markersize=10, markeredgewidth=2)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_xticks(epochs)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    seeds = max(len(r) for r in result.runs.values())
+    subtitle = ("solid: validation, dashed: training; " if groups != [""] else "")
+    fig.suptitle(f"{result.study.title} (seed {result.study.seed_figure}) — {subtitle}mean of "
+                 f"{seeds} seeds, band: min–max, x: diverged; {result.profile.name} profile")
+    fig.tight_layout()
+    return _done(fig)
+
+
+def study_accuracy(result):
+    """Final validation and test accuracy per variant, mean with min-max error bars.
+
+    Args:
+        result: A :class:`~fmnist_helpers.studies.StudyResult`.
+
+    Returns:
+        The figure.
+    """
+    variants = result.study.variants
+    names = [v.key for v in variants]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(variants) * 2 + 1.4))
+    y = np.arange(len(variants))
+    for offset, metric, color in ((-0.18, "val_accuracy", "#DD8452"),
+                                  (0.18, "test_accuracy", "#55A868")):
+        means, lows, highs = [], [], []
+        for v in variants:
+            values = [x for x in result.values(v.key, metric) if x is not None]
+            means.append(np.mean(values) if values else 0.0)
+            lows.append(means[-1] - (min(values) if values else 0.0))
+            highs.append((max(values) if values else 0.0) - means[-1])
+        ax.barh(y + offset, means, 0.36, xerr=[lows, highs], color=color, capsize=3,
+                label=metric.replace("_", " "))
+        for yi, m in zip(y + offset, means):
+            ax.text(m + 0.005, yi, f"{m:.1%}", va="center", fontsize=8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    finite = [m for v in variants for m in result.values(v.key, "val_accuracy") if m is not None]
+    low = max(0.0, min(finite) - 0.1) if finite else 0.0
+    ax.set_xlim(low, 1.0)
+    ax.set_xlabel("accuracy (bars: mean over seeds; whiskers: min–max)")
+    ax.set_title(f"{result.study.title}: final accuracy ({result.profile.name} profile)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return _done(fig)
+
+
+def augmentation_examples(images: np.ndarray, labels: np.ndarray, examples: dict[str, list]):
+    """Each augmentation applied to the same real images (the seed's Figures 2-8).
+
+    Args:
+        images: ``(n, 28, 28, 1)`` float originals in ``[0, 1]``.
+        labels: Their classes.
+        examples: ``{augmentation title: [augmented batch, ...]}``; each batch is shaped like
+            ``images``.
+
+    Returns:
+        The figure: one row per augmentation (plus the originals), one column per image.
+    """
+    rows = [("original", [images])] + list(examples.items())
+    draws = max(len(batches) for _, batches in rows)
+    n = len(images)
+    fig, axes = plt.subplots(len(rows), n * draws, figsize=(0.95 * n * draws + 1.8, 1.05 * len(rows)),
+                             squeeze=False)
+    for r, (title, batches) in enumerate(rows):
+        for d in range(draws):
+            for i in range(n):
+                ax = axes[r, d * n + i]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+                if d < len(batches):
+                    ax.imshow(batches[d][i, ..., 0], cmap="gray_r", vmin=0, vmax=1)
+                else:
+                    ax.axis("off")
+                if r == 0 and d == 0:
+                    ax.set_title(CLASS_NAMES[int(labels[i])], fontsize=8)
+        axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle("Each augmentation on the same real images" +
+                 (f" ({draws} random draws side by side)" if draws > 1 else ""))
+    fig.subplots_adjust(wspace=0.04, hspace=0.08, left=0.17)
+    return _done(fig)
+
+
+def throughput_bars(table: pd.DataFrame):
+    """Images per second of each augmentation stage beside training's.
+
+    Args:
+        table: Indexed by stage name with an ``images/s`` column.
+
+    Returns:
+        The figure (log-scaled x axis).
+    """
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(table) + 1.4))
+    colors = ["#C44E52" if "training" in name else "#4C72B0" for name in table.index]
+    ax.barh(table.index, table["images/s"], color=colors)
+    for y, value in enumerate(table["images/s"]):
+        ax.text(value * 1.05, y, f"{value:,.0f}", va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("images per second (log scale)")
+    ax.set_title("Augmentation throughput vs training throughput (red)")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return _done(fig)
+
+
+def study_intro(name: str):
+    """Introduce a study: what it compares, the seed's figure and words, the question.
+
+    Args:
+        name: A study name from ``studies.STUDIES``.
+
+    Returns:
+        An ``IPython.display.Markdown`` object.
+    """
+    from IPython.display import Markdown
+
+    from fmnist_helpers.studies import get_study
+
+    study = get_study(name)
+    arms = "; ".join(f"{v.group + ': ' if v.group else ''}{v.label}" for v in study.variants)
+    return Markdown(
+        f"## {study.title} (seed {study.seed_figure})\n\n"
+        f"**Compared:** {arms}.\n\n"
+        f"**The seed says:** \"{study.seed_says}\"\n\n"
+        f"**Question:** {study.question} Everything else is the profile's baseline ConvNet run.")

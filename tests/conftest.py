@@ -28,11 +28,11 @@ def tiny_config():
 
 @pytest.fixture(scope="session")
 def smoke_site(tmp_path_factory):
-    """00_data and 02_convnet built with the smoke profile through the CLI."""
+    """Every section built with the smoke profile through the CLI (one build, shared)."""
     out = tmp_path_factory.mktemp("report")
     env = {**os.environ, "FMNIST_RUNS_DIR": str(out / "runs")}
     result = subprocess.run(
         [sys.executable, "-m", "fmnist_helpers.cli", "build", "--profile", "smoke",
-         "--sections", "00_data,02_convnet", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=900)
+         "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=1500)
     return out / "smoke", result

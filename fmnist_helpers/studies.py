@@ -1,0 +1,343 @@
+"""Training studies: comparisons of run configs over several seeds, and what they show.
+
+A study is a list of variants (a label, an optional group, and the run-config fields it
+changes relative to the profile's baseline ConvNet). :func:`run_study` trains every variant for
+every seed through the run store (so a variant equal to the baseline reuses the baseline's runs),
+and :class:`StudyResult` aggregates them: per-epoch mean and range of the losses, final accuracies
+as mean ± spread, epochs to reach an accuracy threshold, training time, divergence, and
+observation sentences generated from those numbers.
+
+A difference between two variants counts only when it is larger than the seed-to-seed spread
+(:func:`is_clear_difference`); otherwise the sentences call it unclear.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fmnist_helpers.augment import AUGMENTATIONS  # noqa: F401 - names used in variants
+from fmnist_helpers.models import MODEL_NAMES, MODEL_TITLES
+from fmnist_helpers.profiles import Profile, get_profile
+from fmnist_helpers.runs import Run
+
+#: The augmentations used when a study turns augmentation on.
+TRAINING_AUGMENTATION = ("flip", "translate", "scale")
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One arm of a study: a label, an optional group (e.g. the model) and config changes."""
+
+    label: str
+    changes: dict[str, Any]
+    group: str = ""
+
+    @property
+    def key(self) -> str:
+        """Unique name within the study: ``"group: label"`` or the label."""
+        return f"{self.group}: {self.label}" if self.group else self.label
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A comparison: its title, the seed figure it re-creates and its variants."""
+
+    name: str
+    title: str
+    seed_figure: str
+    variants: tuple[Variant, ...]
+    question: str
+    seed_says: str = ""
+
+
+def _studies() -> dict[str, Study]:
+    def each(field, values, fmt=str):
+        return tuple(Variant(fmt(v), {field: v}) for v in values)
+
+    models = tuple(m for m in MODEL_NAMES)
+    return {s.name: s for s in [
+        Study("initialization", "Weight initialization", "Figure 11",
+              (Variant("Xavier (Glorot uniform)", {"initializer": "xavier"}),
+               Variant("He (normal)", {"initializer": "he"}),
+               Variant("random normal (std 0.05)", {"initializer": "random", "init_std": 0.05})),
+              "Which initialization trains our ConvNet best?",
+              "Overall we can see He initializer performs better on this network."),
+        Study("batchnorm_convnet", "Batch normalization on our ConvNet", "Figure 12",
+              (Variant("without batch norm", {"batch_norm": False}),
+               Variant("with batch norm", {"batch_norm": True})),
+              "Does batch norm make our ConvNet learn faster and steady its validation loss?",
+              "A network with batch normalization learns faster as compared to the network without it. [...] Without batch normalization, the loss constantly oscillates with huge margins especially in the initial iterations."),
+        Study("dropout_convnet", "Dropout on our ConvNet", "Figure 13",
+              (Variant("without dropout", {"dropout": 0.0}),
+               Variant("dropout rate 0.2 (keep 0.8)", {"dropout": 0.2})),
+              "Does dropout make the validation loss fall steadily?",
+              "Validation loss on a network with dropouts follows a constant decreasing trend but without dropouts, it behaves randomly."),
+        Study("layers", "Number of layers: the six models", "Figure 16",
+              tuple(Variant(MODEL_TITLES[m], {"model": m}) for m in models),
+              "Do deeper models learn faster and better?",
+              "Though VGG-16 has more number of layers than our ConvNet, both the training and validation losses of the latter decreases more rapidly than VGG."),
+        Study("kernel_size", "Kernel size on our ConvNet", "Figure 17",
+              each("kernel_size", (3, 5, 7), lambda k: f"{k}x{k}"),
+              "Which kernel size suits our ConvNet?",
+              "For our ConvNet, 5x5 kernel gives better results. [...] We have also observed that a 3x3 kernel too gives good results. (A 7x7 filter may not capture the subtle details.)"),
+        Study("learning_rate", "Learning rate on our ConvNet", "Figure 18",
+              each("learning_rate", (1e-2, 1e-3, 1e-4, 1e-5), lambda v: f"lr {v:g}"),
+              "Which learning rate works best?",
+              "The learning rate of 0.0001 works best for our network."),
+        Study("activation", "Activation functions on our ConvNet", "Figure 19",
+              each("activation", ("relu", "sigmoid", "tanh")),
+              "Does ReLU beat sigmoid and tanh?",
+              "ReLu activation function works best with CNN models as opposed to sigmoid or tanh."),
+        Study("optimizer", "Optimization algorithms on our ConvNet", "Figure 20",
+              (Variant("Adam", {"optimizer": "adam"}), Variant("RMSProp", {"optimizer": "rmsprop"}),
+               Variant("SGD", {"optimizer": "sgd"}),
+               Variant("SGD + momentum 0.9", {"optimizer": "momentum"})),
+              "Do Adam and RMSProp work about equally well?",
+              "Both ADAM and RMSProp works equally well as optimization algorithm."),
+        Study("batchnorm", "Batch normalization on every model", "Figure 21",
+              tuple(Variant(label, {"model": m, "batch_norm": bn}, group=MODEL_TITLES[m])
+                    for m in models for label, bn in (("without batch norm", False),
+                                                      ("with batch norm", True))),
+              "Does batch norm make training faster on every model?",
+              "Batch normalization always makes training faster."),
+        Study("dropout", "Dropout rates on our ConvNet", "Figure 22",
+              each("dropout", (0.0, 0.2, 0.5), lambda r: f"dropout rate {r:g}"),
+              "Does dropout make the network learn faster?",
+              "Introducing dropouts makes the network learn faster as effective number of parameters decrease."),
+        Study("augmentation", "Data augmentation on the VGG-like model", "Figure 23",
+              (Variant("without augmentation", {"model": "vgg_like", "augment": ()}),
+               Variant("with augmentation (" + ", ".join(TRAINING_AUGMENTATION) + ")",
+                       {"model": "vgg_like", "augment": TRAINING_AUGMENTATION})),
+              "Does augmentation improve the VGG-like model's accuracy?",
+              "All the models achieved a higher accuracy after using data augmentation."),
+    ]}
+
+
+STUDIES: dict[str, Study] = _studies()
+#: The studies of the experiments section (08), in the seed's order.
+EXPERIMENT_STUDIES = ("layers", "kernel_size", "learning_rate", "activation", "optimizer",
+                      "batchnorm", "dropout", "augmentation")
+
+
+def get_study(name: str) -> Study:
+    """Return a study by name.
+
+    Raises:
+        ValueError: If the name is unknown; the message lists the studies.
+    """
+    if name not in STUDIES:
+        raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}.")
+    return STUDIES[name]
+
+
+def spread(values) -> float:
+    """Seed-to-seed spread of a measure: its range (max - min), 0 for a single value."""
+    values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    return float(values.max() - values.min()) if len(values) > 1 else 0.0
+
+
+def is_clear_difference(a, b) -> bool:
+    """Whether two groups of per-seed values differ by more than their seed-to-seed spread.
+
+    The difference of the means must exceed the larger of the two ranges. With one seed per
+    group there is no spread to compare against and no difference counts as clear.
+
+    Args:
+        a: Per-seed values of one variant.
+        b: Per-seed values of the other.
+
+    Returns:
+        ``True`` if ``|mean(a) - mean(b)| > max(range(a), range(b))`` and both have at least
+        two finite values.
+    """
+    a = np.asarray([v for v in a if v is not None and np.isfinite(v)], dtype=float)
+    b = np.asarray([v for v in b if v is not None and np.isfinite(v)], dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        return False
+    return bool(abs(a.mean() - b.mean()) > max(spread(a), spread(b)))
+
+
+def epochs_to_reach(history: dict[str, list], threshold: float) -> int | None:
+    """First epoch (1-based) whose validation accuracy reaches ``threshold``, else ``None``."""
+    for epoch, value in enumerate(history.get("val_accuracy", []), start=1):
+        if value is not None and value >= threshold:
+            return epoch
+    return None
+
+
+def val_loss_rises(history: dict[str, list]) -> int:
+    """Number of epochs whose validation loss is higher than the epoch before (oscillation)."""
+    losses = [v for v in history.get("val_loss", []) if v is not None]
+    return int(sum(b > a for a, b in zip(losses, losses[1:])))
+
+
+@dataclasses.dataclass
+class StudyResult:
+    """The runs of a study: ``runs[variant.key]`` is the list of runs over seeds."""
+
+    study: Study
+    profile: Profile
+    runs: dict[str, list[Run]]
+    threshold: float
+
+    def values(self, label: str, name: str) -> list[float | None]:
+        """Per-seed values of a final metric (``None`` for diverged runs' accuracies)."""
+        out = []
+        for run in self.runs[label]:
+            value = run.result.get(name)
+            out.append(None if run.diverged and name.endswith("accuracy") else value)
+        return out
+
+    def curves(self, label: str, metric: str) -> np.ndarray:
+        """Per-seed curves of a history metric, shape ``(seeds, epochs)``, NaN where missing."""
+        epochs = self.profile.epochs
+        out = np.full((len(self.runs[label]), epochs), np.nan)
+        for i, run in enumerate(self.runs[label]):
+            values = [np.nan if v is None else v for v in run.history.get(metric, [])][:epochs]
+            out[i, :len(values)] = values
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """One row per variant: accuracies (mean, spread), epochs to threshold, time, divergence."""
+        rows = []
+        for variant in self.study.variants:
+            label = variant.key
+            runs = self.runs[label]
+            val = [v for v in self.values(label, "val_accuracy") if v is not None]
+            test = [v for v in self.values(label, "test_accuracy") if v is not None]
+            reach = [epochs_to_reach(r.history, self.threshold) for r in runs]
+            diverged = sum(r.diverged for r in runs)
+            row = {"group": variant.group} if variant.group else {}
+            row.update({
+                "variant": variant.label,
+                "seeds": len(runs),
+                "val accuracy": np.mean(val) if val else np.nan,
+                "val spread": spread(val),
+                "test accuracy": np.mean(test) if test else np.nan,
+                "test spread": spread(test),
+                f"epochs to {self.threshold:.0%} val": _describe_reach(reach),
+                "val loss rises": np.mean([val_loss_rises(r.history) for r in runs]),
+                "train seconds": np.mean([r["train_seconds"] for r in runs]),
+                "diverged": f"{diverged}/{len(runs)}" if diverged else "",
+            })
+            rows.append(row)
+        table = pd.DataFrame(rows).set_index(["group", "variant"] if "group" in rows[0] else "variant")
+        return table.round({"val accuracy": 4, "val spread": 4, "test accuracy": 4,
+                            "test spread": 4, "val loss rises": 1, "train seconds": 1})
+
+    def observations(self) -> list[str]:
+        """Sentences derived from the numbers (never written by hand)."""
+        groups = {}
+        for variant in self.study.variants:
+            groups.setdefault(variant.group, []).append(variant.key)
+        sentences = []
+        for labels in groups.values():
+            sentences += self._compare(labels)  # keys name the group already
+        seeds = {len(r) for r in self.runs.values()}
+        sentences.append(
+            f"Each variant ran with {', '.join(map(str, sorted(seeds)))} seed(s) on the "
+            f"{self.profile.name} profile; a difference is called clear only when the means differ "
+            "by more than the larger seed-to-seed range.")
+        return sentences
+
+    def _compare(self, labels: list[str], prefix: str = "") -> list[str]:
+        sentences = []
+        diverged = [label for label in labels if any(r.diverged for r in self.runs[label])]
+        for label in diverged:
+            runs = self.runs[label]
+            count = sum(r.diverged for r in runs)
+            epochs = sorted({r["diverged_epoch"] for r in runs if r.diverged})
+            sentences.append(f"{prefix}{label} diverged in {count} of {len(runs)} seed(s) "
+                             f"(loss not finite at epoch {', '.join(map(str, epochs))}).")
+        scored = [(np.mean([v for v in self.values(label, "val_accuracy") if v is not None]), label)
+                  for label in labels if label not in diverged
+                  or any(not r.diverged for r in self.runs[label])]
+        if len(scored) < 2:
+            return sentences
+        scored.sort(reverse=True)
+        best_score, best = scored[0]
+        best_values = self.values(best, "val_accuracy")
+        clear, unclear = [], []
+        for score, label in scored[1:]:
+            gap = best_score - score
+            (clear if is_clear_difference(best_values, self.values(label, "val_accuracy"))
+             else unclear).append(f"{label} ({score:.1%}, {gap:+.1%} behind)")
+        sentences.append(f"{prefix}highest final validation accuracy: {best} "
+                         f"({best_score:.1%}, range {spread(best_values):.1%} over seeds).")
+        if clear:
+            sentences.append(f"{prefix}clearly behind it: " + "; ".join(clear) + ".")
+        if unclear:
+            sentences.append(f"{prefix}not clearly different from it (within the seed-to-seed "
+                             "spread): " + "; ".join(unclear) + ".")
+        # Speed: the early validation loss, averaged over seeds.
+        first = {label: np.nanmean(self.curves(label, "val_loss")[:, 0]) for label in labels}
+        finite = {k: v for k, v in first.items() if np.isfinite(v)}
+        if len(finite) >= 2:
+            fastest = min(finite, key=finite.get)
+            sentences.append(f"{prefix}lowest validation loss after the first epoch: {fastest} "
+                             f"({finite[fastest]:.3f}; others "
+                             + ", ".join(f"{k} {v:.3f}" for k, v in finite.items() if k != fastest)
+                             + ").")
+        return sentences
+
+
+def _describe_reach(reach: list[int | None]) -> str:
+    done = [r for r in reach if r is not None]
+    if not done:
+        return "not reached"
+    text = f"{np.mean(done):.1f}"
+    if len(done) < len(reach):
+        text += f" ({len(reach) - len(done)} not reached)"
+    return text
+
+
+def run_study(name: str, profile_name: str, *, seeds: int | None = None,
+              threshold: float = 0.8, verbose: bool = True) -> StudyResult:
+    """Train (or reuse) every variant of a study for every seed.
+
+    Args:
+        name: The study (see :data:`STUDIES`).
+        profile_name: The profile whose baseline ConvNet the variants change.
+        seeds: Seeds per variant (default: the profile's).
+        threshold: Validation accuracy for the "epochs to reach" column.
+        verbose: Print a line per epoch / reused run.
+
+    Returns:
+        The :class:`StudyResult`.
+
+    Raises:
+        ValueError: If the study, the profile or the seed count is invalid.
+    """
+    from fmnist_helpers.train import train
+
+    study = get_study(name)
+    profile = get_profile(profile_name)
+    seeds = profile.seeds if seeds is None else seeds
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}.")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be an accuracy in (0, 1), got {threshold}.")
+    base = profile.baseline()
+    runs = {}
+    for variant in study.variants:
+        runs[variant.key] = []
+        for seed in range(seeds):
+            config = base.replace(seed=seed, **variant.changes)
+            if config.replace(seed=base.seed) != base:
+                # Only the baseline's runs record extras (for the visualization sections);
+                # recording them for every variant would cost about a fifth of the study's time.
+                config = config.replace(record_epochs=())
+            run = train(config, verbose=False)
+            runs[variant.key].append(run)
+            if verbose:
+                outcome = (f"DIVERGED at epoch {run['diverged_epoch']}" if run.diverged else
+                           f"val accuracy {run['val_accuracy']:.3f}")
+                print(f"{variant.key}, seed {seed}: {'reused' if run.reused else 'trained'} "
+                      f"{run.config.label} in {run['train_seconds']:.0f} s, {outcome}",
+                      file=sys.stderr, flush=True)
+    return StudyResult(study=study, profile=profile, runs=runs, threshold=threshold)

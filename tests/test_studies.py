@@ -1,0 +1,93 @@
+"""Study aggregation on known numbers: spread, the clear-difference rule, tables, sentences."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from fmnist_helpers import studies
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.runs import Run, RunConfig
+
+
+def fake_run(seed, val, losses, diverged_epoch=None, **changes):
+    """A Run built from known numbers (no training): for the aggregation logic only."""
+    config = RunConfig(seed=seed, epochs=len(losses), **changes)
+    history = {"loss": losses, "val_loss": losses,
+               "val_accuracy": [val - 0.1 * (len(losses) - i - 1) for i in range(len(losses))],
+               "accuracy": [val] * len(losses)}
+    result = {"val_accuracy": val, "test_accuracy": val - 0.01, "train_seconds": 10.0,
+              "diverged": diverged_epoch is not None, "diverged_epoch": diverged_epoch}
+    return Run(config=config, path=Path("/nonexistent"), history=history, result=result)
+
+
+def result_for(values_by_label, study="optimizer", diverged=()):
+    study_def = studies.get_study(study)
+    profile = get_profile("quick")
+    runs = {}
+    for variant, values in zip(study_def.variants, values_by_label):
+        runs[variant.key] = [
+            fake_run(seed, v, [1.0, 0.8, 0.7, 0.6] if variant.key not in diverged else
+                     [1.0, None, None, None], diverged_epoch=2 if variant.key in diverged else None)
+            for seed, v in enumerate(values)]
+    return studies.StudyResult(study=study_def, profile=profile, runs=runs, threshold=0.8)
+
+
+def test_spread_is_the_range_over_seeds():
+    assert studies.spread([0.80, 0.84, 0.82]) == pytest.approx(0.04)
+    assert studies.spread([0.8]) == 0.0
+    assert studies.spread([0.8, None, float("nan"), 0.9]) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("a, b, clear", [
+    ([0.90, 0.91], [0.80, 0.81], True),     # 0.10 apart, spreads 0.01
+    ([0.90, 0.91], [0.89, 0.905], False),   # 0.0075 apart, spread 0.015
+    ([0.90, 0.95], [0.88, 0.89], False),    # 0.04 apart, spread 0.05
+    ([0.90], [0.10], False),                # one seed: no spread to compare with
+    ([0.9, 0.9], [0.9, 0.9], False),
+])
+def test_clear_difference_rule(a, b, clear):
+    assert studies.is_clear_difference(a, b) is clear
+    assert studies.is_clear_difference(b, a) is clear
+
+
+def test_epochs_to_reach_and_val_loss_rises():
+    history = {"val_accuracy": [0.5, 0.79, 0.81, 0.9], "val_loss": [1.0, 0.9, 1.1, 0.8, 0.95]}
+    assert studies.epochs_to_reach(history, 0.8) == 3
+    assert studies.epochs_to_reach(history, 0.95) is None
+    assert studies.val_loss_rises(history) == 2
+
+
+def test_table_and_observations_follow_the_numbers():
+    result = result_for([[0.90, 0.91], [0.905, 0.895], [0.70, 0.72], [0.85, 0.86]])
+    table = result.table()
+    assert table.loc["Adam", "val accuracy"] == pytest.approx(0.905)
+    assert table.loc["SGD", "val spread"] == pytest.approx(0.02)
+    assert table.loc["Adam", "epochs to 80% val"] == "3.0"  # [.61 .71 .81 .91], [.6 .7 .8 .9]
+    text = " ".join(result.observations())
+    assert "highest final validation accuracy: Adam" in text
+    assert "clearly behind it: SGD" in text
+    assert "not clearly different from it (within the seed-to-seed spread): RMSProp" in text
+
+
+def test_diverged_runs_are_reported_not_dropped():
+    result = result_for([[0.9, 0.91], [0.9, 0.9], [0.1, 0.1], [0.85, 0.86]], diverged=("SGD",))
+    table = result.table()
+    assert table.loc["SGD", "diverged"] == "2/2"
+    assert math.isnan(table.loc["SGD", "val accuracy"])
+    assert "SGD diverged in 2 of 2 seed(s) (loss not finite at epoch 2)" in " ".join(result.observations())
+
+
+def test_grouped_study_keys_are_unique():
+    study = studies.get_study("batchnorm")
+    keys = [v.key for v in study.variants]
+    assert len(set(keys)) == len(keys) == 12
+
+
+def test_every_experiment_study_exists_and_bad_names_are_rejected():
+    for name in studies.EXPERIMENT_STUDIES:
+        assert studies.get_study(name).variants
+    with pytest.raises(ValueError, match="unknown study 'depth'"):
+        studies.get_study("depth")
