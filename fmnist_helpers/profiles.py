@@ -132,6 +132,9 @@ def section_parameters(profile: Profile, section: str) -> dict:
         parameters.update(samples_per_class=10, comparison_samples=1000 if small else 5000)
     elif section == "01_augmentation":
         parameters.update(first_class=0, images_shown=5, throughput_images=1000 if small else 4000)
+    elif section == "07_fooling":
+        parameters.update(attack_images=200 if small else 1000, epsilon=0.1, pgd_steps=20,
+                          noise_seed=0, shown=5)
     elif section in ("03_initialization", "04_batchnorm", "05_dropout"):
         parameters.update(study_parameters)
     elif section == "08_experiments":

@@ -44,6 +44,7 @@ SECTIONS: dict[str, str] = {
     "03_initialization": "Weight initialization",
     "04_batchnorm": "Batch normalization",
     "05_dropout": "Dropout",
+    "07_fooling": "Fooling the network",
     "08_experiments": "Experiments",
 }
 
@@ -368,6 +369,8 @@ def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
                       f' &mdash; <a href="{esc(r["name"])}.html#papermill-error-cell">failing cell</a></div>')
         else:
             status = f'<span class="pending">{esc(r["status"])}</span>'
+        if r.get("earlier"):
+            status += ' <span class="pending">(earlier build)</span>'
         params = ", ".join(f"{esc(k)}={esc(json.dumps(v))}" for k, v in r["parameters"].items())
         seconds = f"{r['seconds']:.0f} s" if r.get("seconds") is not None else ""
         rows.append(f"<tr><td>{link}</td><td>{status}</td><td>{seconds}</td>"
@@ -416,6 +419,29 @@ Numbers from the smoke and quick profiles are not the seed report's full-scale r
     return index
 
 
+def _earlier_sections(site: Path, profile: str, rebuilt: set[str],
+                      notebook_dir: Path) -> list[dict[str, Any]]:
+    """Sections of an earlier build of this site that this build does not redo (kept in the index)."""
+    record = site / "build.json"
+    if not record.is_file():
+        return []
+    try:
+        sections = json.loads(record.read_text())["sections"]
+    except (ValueError, KeyError, OSError):
+        return []
+    known = {j.name for j in jobs_for(profile, list(SECTIONS), notebook_dir)}
+    return [dict(s, earlier=True) for s in sections
+            if s.get("name") in known - rebuilt and s.get("status") != "not built yet"]
+
+
+def _merge(earlier: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier and current section records, in report order."""
+    order = {name: i for i, name in enumerate(
+        j.name for j in jobs_for("smoke", list(SECTIONS)))}
+    merged = earlier + current
+    return sorted(merged, key=lambda r: order.get(r["name"], len(order)))
+
+
 def build(*, profile: str = "quick", sections: list[str] | None = None,
           out_dir: str | os.PathLike = "reports", show_code: bool = False,
           fail_fast: bool = False, notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
@@ -451,7 +477,8 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     environment = environment_summary()
     results = [{"name": j.name, "title": j.title, "status": "not built yet", "error": None,
                 "seconds": None, "parameters": j.parameters, "html": None} for j in jobs]
-    write_index(site, profile, results, started, environment)
+    earlier = _earlier_sections(site, profile, {j.name for j in jobs}, Path(notebook_dir))
+    write_index(site, profile, _merge(earlier, results), started, environment)
     print(f"Building the {profile} report: {len(jobs)} section(s) -> {site.resolve()}", flush=True)
     failed = False
     bar = tqdm(total=len(jobs), unit="section", file=sys.stdout, dynamic_ncols=True)
@@ -467,7 +494,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
             outcome["error"] = outcome["error"] or f"rendering failed: {type(exc).__name__}: {exc}"
         results[i].update(status=outcome["status"], error=outcome["error"],
                           seconds=outcome["seconds"])
-        write_index(site, profile, results, started, environment)
+        write_index(site, profile, _merge(earlier, results), started, environment)
         line = f"{job.name:32s} {outcome['status']:6s} {outcome['seconds']:6.1f} s"
         if outcome["error"]:
             line += f"  {outcome['error']}"

@@ -117,3 +117,12 @@ def test_cli_rejects_an_unknown_section(tmp_path):
 def test_section_prefixes_resolve():
     assert report.resolve_sections("02") == ["02_convnet"]
     assert report.resolve_sections(None) == list(report.SECTIONS)
+
+
+def test_a_partial_build_keeps_the_other_sections_in_the_index(tmp_path):
+    assert report.build(profile="smoke", out_dir=tmp_path, jobs=[works("00_data")]) == 0
+    assert report.build(profile="smoke", out_dir=tmp_path, jobs=[works("02_convnet")]) == 0
+    sections = build_record(tmp_path / "smoke")["sections"]
+    assert [s["name"] for s in sections] == ["00_data", "02_convnet"]
+    assert sections[0].get("earlier") and not sections[1].get("earlier")
+    assert "(earlier build)" in (tmp_path / "smoke" / "index.html").read_text()
