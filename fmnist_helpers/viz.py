@@ -444,7 +444,8 @@ def study_intro(name: str):
         f"## {study.title} (seed {study.seed_figure})\n\n"
         f"**Compared:** {arms}.\n\n"
         f"**The seed says:** \"{study.seed_says}\"\n\n"
-        f"**Question:** {study.question} Everything else is the profile's baseline ConvNet run.")
+        f"**Question:** {study.question} Everything not named here is as in the profile's baseline "
+        "ConvNet run.")
 
 
 def fooling_grid(start: np.ndarray, images: np.ndarray, info: dict):
