@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers.augment import AUGMENTATIONS  # noqa: F401 - names used in variants
 from fmnist_helpers.models import MODEL_NAMES, MODEL_TITLES
 from fmnist_helpers.profiles import Profile, get_profile
 from fmnist_helpers.runs import Run

@@ -44,6 +44,15 @@ def test_notebook_conventions(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_sees_every_parameter(path):
+    """papermill's parser silently drops a parameter whose comment contains '='."""
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    written = [line.split(":")[0].strip() for line in cell.source.splitlines() if line.strip()]
+    assert list(papermill.inspect_notebook(str(path))) == written
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameter_defaults_are_the_quick_profile(path):
     declared = papermill.inspect_notebook(str(path))
     defaults = {name: ast.literal_eval(info["default"]) for name, info in declared.items()}
