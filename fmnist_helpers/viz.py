@@ -461,8 +461,8 @@ def fooling_grid(start: np.ndarray, images: np.ndarray, info: dict):
     """
     count = len(images)
     columns = int(np.ceil((count + 1) / 2))
-    fig, axes = plt.subplots(2, columns, figsize=(1.9 * columns, 4.6))
-    axes = axes.flat
+    fig, axes = plt.subplots(2, columns, figsize=(1.9 * columns, 5.4))
+    axes = axes.ravel()
     axes[0].imshow(start[..., 0], cmap="gray_r", vmin=0, vmax=1)
     axes[0].set_title(f"noise start\npredicted {CLASS_NAMES[info['start_prediction'][0]]}\n"
                       f"({info['start_confidence'][0]:.0%})", fontsize=9)
@@ -480,6 +480,7 @@ def fooling_grid(start: np.ndarray, images: np.ndarray, info: dict):
         ax.axis("off")
     fig.suptitle("From one noise image to every class (title: target, its probability, steps)")
     fig.tight_layout()
+    fig.subplots_adjust(hspace=0.55)
     return _done(fig)
 
 
