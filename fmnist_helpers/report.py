@@ -434,12 +434,11 @@ def _earlier_sections(site: Path, profile: str, rebuilt: set[str],
             if s.get("name") in known - rebuilt and s.get("status") != "not built yet"]
 
 
-def _merge(earlier: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _merge(profile: str, earlier: list[dict[str, Any]],
+           current: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Earlier and current section records, in report order."""
-    order = {name: i for i, name in enumerate(
-        j.name for j in jobs_for("smoke", list(SECTIONS)))}
-    merged = earlier + current
-    return sorted(merged, key=lambda r: order.get(r["name"], len(order)))
+    order = {job.name: i for i, job in enumerate(jobs_for(profile, list(SECTIONS)))}
+    return sorted(earlier + current, key=lambda r: order.get(r["name"], len(order)))
 
 
 def build(*, profile: str = "quick", sections: list[str] | None = None,
@@ -478,7 +477,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     results = [{"name": j.name, "title": j.title, "status": "not built yet", "error": None,
                 "seconds": None, "parameters": j.parameters, "html": None} for j in jobs]
     earlier = _earlier_sections(site, profile, {j.name for j in jobs}, Path(notebook_dir))
-    write_index(site, profile, _merge(earlier, results), started, environment)
+    write_index(site, profile, _merge(profile, earlier, results), started, environment)
     print(f"Building the {profile} report: {len(jobs)} section(s) -> {site.resolve()}", flush=True)
     failed = False
     bar = tqdm(total=len(jobs), unit="section", file=sys.stdout, dynamic_ncols=True)
@@ -494,7 +493,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
             outcome["error"] = outcome["error"] or f"rendering failed: {type(exc).__name__}: {exc}"
         results[i].update(status=outcome["status"], error=outcome["error"],
                           seconds=outcome["seconds"])
-        write_index(site, profile, _merge(earlier, results), started, environment)
+        write_index(site, profile, _merge(profile, earlier, results), started, environment)
         line = f"{job.name:32s} {outcome['status']:6s} {outcome['seconds']:6.1f} s"
         if outcome["error"]:
             line += f"  {outcome['error']}"

@@ -236,7 +236,7 @@ class StudyResult:
             groups.setdefault(variant.group, []).append(variant.key)
         sentences = []
         for labels in groups.values():
-            sentences += self._compare(labels)  # keys name the group already
+            sentences += self._compare(labels)
         seeds = {len(r) for r in self.runs.values()}
         sentences.append(
             f"Each variant ran with {', '.join(map(str, sorted(seeds)))} seed(s) on the "
@@ -244,14 +244,15 @@ class StudyResult:
             "by more than the larger seed-to-seed range.")
         return sentences
 
-    def _compare(self, labels: list[str], prefix: str = "") -> list[str]:
+    def _compare(self, labels: list[str]) -> list[str]:
+        """Sentences comparing variants (keys, which name their group) within one group."""
         sentences = []
         diverged = [label for label in labels if any(r.diverged for r in self.runs[label])]
         for label in diverged:
             runs = self.runs[label]
             count = sum(r.diverged for r in runs)
             epochs = sorted({r["diverged_epoch"] for r in runs if r.diverged})
-            sentences.append(f"{prefix}{label} diverged in {count} of {len(runs)} seed(s) "
+            sentences.append(f"{label} diverged in {count} of {len(runs)} seed(s) "
                              f"(loss not finite at epoch {', '.join(map(str, epochs))}).")
         scored = [(np.mean([v for v in self.values(label, "val_accuracy") if v is not None]), label)
                   for label in labels if label not in diverged
@@ -266,19 +267,19 @@ class StudyResult:
             gap = best_score - score
             (clear if is_clear_difference(best_values, self.values(label, "val_accuracy"))
              else unclear).append(f"{label} ({score:.1%}, {gap:+.1%} behind)")
-        sentences.append(f"{prefix}highest final validation accuracy: {best} "
+        sentences.append(f"highest final validation accuracy: {best} "
                          f"({best_score:.1%}, range {spread(best_values):.1%} over seeds).")
         if clear:
-            sentences.append(f"{prefix}clearly behind it: " + "; ".join(clear) + ".")
+            sentences.append("clearly behind it: " + "; ".join(clear) + ".")
         if unclear:
-            sentences.append(f"{prefix}not clearly different from it (within the seed-to-seed "
+            sentences.append("not clearly different from it (within the seed-to-seed "
                              "spread): " + "; ".join(unclear) + ".")
         # Speed: the early validation loss, averaged over seeds.
         first = {label: np.nanmean(self.curves(label, "val_loss")[:, 0]) for label in labels}
         finite = {k: v for k, v in first.items() if np.isfinite(v)}
         if len(finite) >= 2:
             fastest = min(finite, key=finite.get)
-            sentences.append(f"{prefix}lowest validation loss after the first epoch: {fastest} "
+            sentences.append(f"lowest validation loss after the first epoch: {fastest} "
                              f"({finite[fastest]:.3f}; others "
                              + ", ".join(f"{k} {v:.3f}" for k, v in finite.items() if k != fastest)
                              + ").")

@@ -207,7 +207,9 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
         ValueError: If the config is invalid.
         FileNotFoundError: If the data cannot be found.
     """
-    config = (config or RunConfig()).replace(**overrides) if overrides else (config or RunConfig())
+    config = config or RunConfig()
+    if overrides:
+        config = config.replace(**overrides)
     store = store or RunStore()
     stored = store.get(config)
     if stored is not None:
