@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from fmnist_helpers.runs import stored_result
+
 _BATCH = 500
 
 
@@ -146,6 +148,7 @@ def noise_start(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, 1, (28, 28, 1)).astype(np.float32)
 
 
+@stored_result
 def fool_from_noise(model, target_class, *, seed: int = 0, start=None, step_size: float = 0.01,
                     confidence: float = 0.99, max_steps: int = 2000) -> tuple[np.ndarray, dict]:
     """Drive a noise image to a chosen class by gradient ascent (the seed's first method).
@@ -243,6 +246,7 @@ def shifted_targets(labels) -> np.ndarray:
     return (np.asarray(labels).astype(np.int32) + 1) % 10
 
 
+@stored_result
 def attack_table(model, images, labels, *, epsilon: float, steps: int = 20,
                  seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """FGSM and PGD, untargeted and targeted, on the same images: the metrics as a table.

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist_helpers.data import CLASS_NAMES
+from fmnist_helpers.runs import stored_result
 
 #: The seed report's Table 1 ("Parameters of Our ConvNet"): layer -> (formula as printed, count).
 SEED_TABLE1 = {
@@ -145,6 +146,7 @@ def simple_classifier_accuracy(images: np.ndarray, labels: np.ndarray, *, folds:
     return cross_val_score(classifier, features, labels, cv=splitter, n_jobs=-1)  # folds in parallel
 
 
+@stored_result
 def mnist_vs_fashion(samples: int, *, folds: int = 5, seed: int = 0) -> pd.DataFrame:
     """The same classifier on the same number of MNIST and Fashion-MNIST images.
 
@@ -297,3 +299,182 @@ def augmentation_throughput_findings(table: pd.DataFrame) -> list[str]:
            "training step." if composed > 1 else
            "the composed pipeline is SLOWER than training and would starve it."),
     ]
+
+
+def test_predictions(run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predict a run's test split with its trained model.
+
+    Args:
+        run: A :class:`runs.Run`.
+
+    Returns:
+        ``(labels, predictions, probabilities)`` for every test image of the run's split.
+    """
+    import keras
+
+    from fmnist_helpers.train import prepared_splits
+
+    config = run.config
+    arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
+    logits = run.load_model().predict(arrays["x_test"], batch_size=500, verbose=0)
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+    return arrays["y_test"], probs.argmax(axis=1), probs
+
+
+def confusion(labels: np.ndarray, predictions: np.ndarray, *, normalize: bool = False
+              ) -> pd.DataFrame:
+    """Confusion matrix with class names (rows: true class, columns: predicted class).
+
+    Args:
+        labels: True classes.
+        predictions: Predicted classes.
+        normalize: Divide each row by its class's count (rows then sum to 1).
+
+    Returns:
+        A 10 x 10 DataFrame.
+
+    Raises:
+        ValueError: If the lengths differ.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    if len(labels) != len(predictions):
+        raise ValueError(f"{len(labels)} labels but {len(predictions)} predictions.")
+    matrix = confusion_matrix(labels, predictions, labels=list(range(len(CLASS_NAMES))),
+                              normalize="true" if normalize else None)
+    names = pd.Index(CLASS_NAMES)
+    return pd.DataFrame(matrix, index=names.rename("true class"),
+                        columns=names.rename("predicted class"))
+
+
+@stored_result
+def per_class_accuracy(runs) -> pd.DataFrame:
+    """Per-class test accuracy (recall) of several runs, e.g. the baseline over seeds.
+
+    Args:
+        runs: :class:`runs.Run` objects.
+
+    Returns:
+        One row per class: one column per run's seed (``seed 0``, ...), then ``mean`` and
+        ``spread`` (max - min over the runs), sorted from the hardest class to the easiest.
+
+    Raises:
+        ValueError: If no runs are given.
+    """
+    if not runs:
+        raise ValueError("per_class_accuracy needs at least one run.")
+    columns = {}
+    for run in runs:
+        labels, predictions, _ = test_predictions(run)
+        columns[f"seed {run.config.seed}"] = per_class_report(labels, predictions)["recall"]
+    table = pd.DataFrame(columns)
+    table["mean"] = table.mean(axis=1)
+    table["spread"] = table.drop(columns="mean").max(axis=1) - table.drop(columns="mean").min(axis=1)
+    return table.sort_values("mean")
+
+
+def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
+    """Is ``name`` the hardest (or easiest) class, by more than the seed-to-seed spread?
+
+    Args:
+        table: :func:`per_class_accuracy` output.
+        name: A class name, e.g. ``"Shirt"``.
+        hardest: Ask about the hardest class (else the easiest).
+
+    Returns:
+        ``verdict`` (``"supported"``, ``"not supported"`` or ``"inconclusive"``), the ``extreme``
+        class, ``runner_up``, ``gap`` between their means and ``spread`` (their larger spread).
+        Supported: ``name`` is the extreme class and leads the runner-up by more than the spread.
+        Not supported: another class beats ``name`` by more than the spread.
+
+    Raises:
+        ValueError: If ``name`` is not a class.
+    """
+    if name not in table.index:
+        raise ValueError(f"unknown class {name!r}; the classes are {', '.join(CLASS_NAMES)}.")
+    order = table.sort_values("mean", ascending=hardest)
+    extreme, runner_up = order.index[0], order.index[1]
+    if extreme == name:
+        other = runner_up
+    else:
+        other = extreme
+    gap = abs(float(order.loc[name, "mean"] - order.loc[other, "mean"]))
+    spread = float(max(order.loc[name, "spread"], order.loc[other, "spread"]))
+    if gap <= spread:
+        verdict = "inconclusive"
+    else:
+        verdict = "supported" if extreme == name else "not supported"
+    return {"verdict": verdict, "extreme": extreme, "runner_up": runner_up, "gap": gap,
+            "spread": spread}
+
+
+def class_findings(table: pd.DataFrame) -> list[str]:
+    """Sentences on the seed's claim that Shirt is the hardest class and Trouser the easiest."""
+    seeds = len([c for c in table.columns if c.startswith("seed ")])
+    sentences = []
+    for name, hardest in (("Shirt", True), ("Trouser", False)):
+        result = class_ranking(table, name, hardest=hardest)
+        word = "hardest" if hardest else "easiest"
+        if result["extreme"] == name:
+            ours = (f"{name} is the {word} ({table.loc[name, 'mean']:.1%}), ahead of "
+                    f"{result['runner_up']} ({table.loc[result['runner_up'], 'mean']:.1%}) by "
+                    f"{result['gap']:.1%}")
+        else:
+            ours = (f"the {word} is {result['extreme']} "
+                    f"({table.loc[result['extreme'], 'mean']:.1%}); {name} "
+                    f"({table.loc[name, 'mean']:.1%}) is {result['gap']:.1%} behind it")
+        sentences.append(
+            f"The seed says {name} is the {word} class. Ours: {ours}; seed-to-seed spread "
+            f"{result['spread']:.1%} over {seeds} seed(s) — **{result['verdict']}**.")
+    return sentences
+
+
+def misclassified_over_training(run, epochs=None) -> pd.DataFrame:
+    """The probe images each recorded epoch gets wrong (from the run's extras, no retraining).
+
+    Args:
+        run: A run with recorded epochs.
+        epochs: Which recorded epochs (default: all but the untrained epoch 0).
+
+    Returns:
+        One row per (epoch, misclassified probe image): ``probe`` (position in the probe set),
+        ``true``, ``predicted`` (class names) and ``confidence`` (probability of the prediction).
+
+    Raises:
+        ValueError: If an epoch was not recorded.
+    """
+    recorded = run.recorded_epochs
+    epochs = [e for e in recorded if e > 0] if epochs is None else list(epochs)
+    missing = [e for e in epochs if e not in recorded]
+    if missing:
+        raise ValueError(f"epochs {missing} were not recorded; the run recorded {recorded}.")
+    rows = []
+    for epoch in epochs:
+        extras = run.extras(epoch)
+        predicted = extras["probs"].argmax(axis=1)
+        for i in np.flatnonzero(predicted != extras["labels"]):
+            rows.append({"epoch": epoch, "probe": int(i),
+                         "true": CLASS_NAMES[extras["labels"][i]],
+                         "predicted": CLASS_NAMES[predicted[i]],
+                         "confidence": float(extras["probs"][i, predicted[i]])})
+    return pd.DataFrame(rows, columns=["epoch", "probe", "true", "predicted", "confidence"])
+
+
+def misclassified_findings(table: pd.DataFrame, probe_size: int) -> list[str]:
+    """Sentences on how the errors on the probe set change between recorded epochs."""
+    epochs = sorted(table["epoch"].unique())
+    counts = table.groupby("epoch").size()
+    sentences = [f"Probe images misclassified (of {probe_size}): " + ", ".join(
+        f"epoch {e}: {counts.get(e, 0)}" for e in epochs) + "."]
+    if len(epochs) >= 2:
+        first = set(table.loc[table["epoch"] == epochs[0], "probe"])
+        last = set(table.loc[table["epoch"] == epochs[-1], "probe"])
+        sentences.append(
+            f"Of the {len(first)} wrong at epoch {epochs[0]}, {len(first - last)} are right by "
+            f"epoch {epochs[-1]}; {len(last - first)} that were right became wrong.")
+        pairs = table[table["epoch"] == epochs[-1]].groupby(["true", "predicted"]).size()
+        if len(pairs):
+            (true, predicted), count = pairs.idxmax(), pairs.max()
+            sentences.append(f"The most common mistake at epoch {epochs[-1]}: {true} taken for "
+                             f"{predicted} ({count} images).")
+    return sentences

@@ -132,6 +132,11 @@ def section_parameters(profile: Profile, section: str) -> dict:
         parameters.update(samples_per_class=10, comparison_samples=1000 if small else 5000)
     elif section == "01_augmentation":
         parameters.update(first_class=0, images_shown=5, throughput_images=1000 if small else 4000)
+    elif section == "06_visualizations":
+        parameters.update(image_class=9, guided_layer="conv4", guided_channels=10, guided_seed=0,
+                          sanity_images=3 if small else 10, tsne_points=profile.probe_size)
+    elif section == "09_observations":
+        parameters.update(seeds=profile.seeds, shown=8, tsne_samples=300 if small else 2000)
     elif section == "07_fooling":
         parameters.update(attack_images=200 if small else 1000, epsilon=0.1, pgd_steps=20,
                           noise_seed=0, shown=5)

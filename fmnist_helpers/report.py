@@ -44,8 +44,10 @@ SECTIONS: dict[str, str] = {
     "03_initialization": "Weight initialization",
     "04_batchnorm": "Batch normalization",
     "05_dropout": "Dropout",
+    "06_visualizations": "Seeing inside the network",
     "07_fooling": "Fooling the network",
     "08_experiments": "Experiments",
+    "09_observations": "Observations",
 }
 
 

@@ -6,7 +6,12 @@ import os
 import subprocess
 import sys
 
+import tempfile
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Runs and cached results that tests make without naming a store go to a private directory,
+# never into the checkout's runs/.
+os.environ["FMNIST_RUNS_DIR"] = tempfile.mkdtemp(prefix="fmnist-test-runs-")
 
 import pytest  # noqa: E402
 

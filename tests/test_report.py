@@ -47,7 +47,8 @@ def test_cli_build_of_every_section_is_ok(smoke_site):
 
 @pytest.mark.parametrize("name, min_images", [
     ("00_data", 5), ("01_augmentation", 2), ("02_convnet", 2), ("03_initialization", 2),
-    ("04_batchnorm", 2), ("05_dropout", 2), ("08_experiments_layers", 2),
+    ("04_batchnorm", 2), ("05_dropout", 2), ("06_visualizations", 10), ("07_fooling", 3),
+    ("08_experiments_layers", 2), ("09_observations", 4),
     ("08_experiments_batchnorm", 2), ("08_experiments_augmentation", 2)])
 def test_executed_notebooks_hold_no_errors_and_html_embeds_figures(smoke_site, name, min_images):
     site, _ = smoke_site
