@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PROFILE ?= quick
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data report test lab benchmark clean-reports
+.PHONY: setup data report test lab benchmark accuracy clean-reports
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lab: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/throughput.py
+
+accuracy: setup
+	$(BIN)/python benchmarks/accuracy.py
 
 clean-reports:
 	rm -rf reports/smoke reports/quick reports/full

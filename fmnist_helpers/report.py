@@ -48,6 +48,7 @@ SECTIONS: dict[str, str] = {
     "07_fooling": "Fooling the network",
     "08_experiments": "Experiments",
     "09_observations": "Observations",
+    "10_conclusions": "Conclusions: the seed's claims, judged",
 }
 
 
@@ -342,7 +343,28 @@ def environment_summary() -> dict[str, str]:
     }
 
 
-def headline_figures(profile_name: str) -> list[tuple[str, str]]:
+def claims_summary(site: Path) -> str | None:
+    """The claims ledger's summary line, read from this build's executed ``10_conclusions``.
+
+    It is the Markdown output of the notebook's cell tagged ``summary``; ``None`` if the section was
+    not built (or failed before printing it).
+    """
+    import nbformat
+
+    path = Path(site) / "notebooks" / "10_conclusions.ipynb"
+    if not path.is_file():
+        return None
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if "summary" in cell.metadata.get("tags", []):
+            for output in cell.get("outputs", []):
+                text = output.get("data", {}).get("text/markdown")
+                if text:
+                    return "".join(text).strip().strip("*")
+    return None
+
+
+def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[str, str]]:
     """Return headline figures read from the recorded runs of a profile (what exists)."""
     from fmnist_helpers.runs import RunStore
 
@@ -353,6 +375,9 @@ def headline_figures(profile_name: str) -> list[tuple[str, str]]:
         figures.append(("ConvNet validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
         figures.append(("ConvNet test accuracy", f"{run['test_accuracy']:.2%}"))
         figures.append(("Seed report (full scale)", "92.86% validation, 93.7% test"))
+    summary = claims_summary(site) if site is not None else None
+    if summary:
+        figures.append(("The seed's 20 claims, judged (10_conclusions)", summary))
     return figures
 
 
@@ -378,7 +403,7 @@ def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
         rows.append(f"<tr><td>{link}</td><td>{status}</td><td>{seconds}</td>"
                     f"<td><code>{params}</code></td></tr>")
     figures = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
-                      for k, v in headline_figures(profile_name))
+                      for k, v in headline_figures(profile_name, site))
     env_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in environment.items())
     failed = sum(r["status"] == "FAILED" for r in results)
     summary = (f"{len(results) - failed} of {len(results)} sections ok" if not failed else

@@ -832,3 +832,77 @@ def per_class_bars(table: pd.DataFrame, *, title: str):
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return _done(fig)
+
+
+VERDICT_COLORS = {"supported": "#2e7d32", "not supported": "#b00020", "inconclusive": "#8a6d00"}
+
+
+def claims_table(ledger: pd.DataFrame):
+    """The claims ledger as an HTML table: claim, the seed's words, our evidence, verdict, link.
+
+    Args:
+        ledger: ``claims.judge_all`` output.
+
+    Returns:
+        An ``IPython.display.HTML`` object.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    from fmnist_helpers.report import SECTIONS
+
+    from fmnist_helpers.studies import STUDIES
+
+    cell = "style='text-align:left;vertical-align:top'"
+    rows = []
+    for number, row in ledger.iterrows():
+        color = VERDICT_COLORS[row["verdict"]]
+        section = row["section"]
+        study = section.removeprefix("08_experiments_")
+        title = (f"Experiments: {STUDIES[study].title}" if study in STUDIES and study != section
+                 else SECTIONS.get(section, section))
+        values = [str(number), html.escape(row["seed_section"]), html.escape(row["claim"]),
+                  f"<em>&ldquo;{html.escape(row['seed_words'])}&rdquo;</em>",
+                  html.escape(row["evidence"]),
+                  f"<span style='color:{color};font-weight:bold;white-space:nowrap'>"
+                  f"{html.escape(row['verdict'])}</span>",
+                  f"<a href='{html.escape(section)}.html'>{html.escape(title)}</a>"]
+        rows.append("<tr>" + "".join(f"<td {cell}>{v}</td>" for v in values) + "</tr>")
+    head = "".join(f"<th {cell}>{h}</th>" for h in
+                   ("#", "seed", "claim", "the seed's words", "our evidence", "verdict", "shown in"))
+    return HTML("<table class='claims' style='font-size:0.85em'>"
+                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def verdict_bars(ledger: pd.DataFrame, *, title: str):
+    """How many claims got each verdict, as one stacked bar with the claim numbers in it."""
+    from fmnist_helpers.claims import VERDICTS
+
+    fig, ax = plt.subplots(figsize=(10, 1.9))
+    left = 0
+    for verdict in VERDICTS:
+        numbers = [str(n) for n in ledger.index[ledger["verdict"] == verdict]]
+        if not numbers:
+            continue
+        ax.barh(0, len(numbers), left=left, color=VERDICT_COLORS[verdict])
+        ax.text(left + len(numbers) / 2, 0, f"{verdict}: {len(numbers)}\n" + ", ".join(numbers),
+                ha="center", va="center", color="white", fontsize=9, fontweight="bold")
+        left += len(numbers)
+    ax.set(xlim=(0, len(ledger)), yticks=[], xticks=range(0, len(ledger) + 1, 2),
+           xlabel="claims (numbers as in the table)")
+    ax.set_title(title)
+    ax.grid(False)
+    fig.tight_layout()
+    return _done(fig)
+
+
+def headline(text: str):
+    """Show one line in bold (e.g. the claims summary, which the index page reads back).
+
+    Returns:
+        An ``IPython.display.Markdown`` object.
+    """
+    from IPython.display import Markdown
+
+    return Markdown(f"**{text}**")

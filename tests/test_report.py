@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,12 +44,16 @@ def test_cli_build_of_every_section_is_ok(smoke_site):
     assert 'href="00_data.html"' in index and 'href="02_convnet.html"' in index
     assert "ConvNet test accuracy" in index and "Profile <b>smoke</b>" in index
     assert "TensorFlow" in index or "tensorflow" in index
+    summary = re.search(r"20 claims, judged \(10_conclusions\)</th><td>([^<]*)", index)
+    assert summary, "the index shows the claims ledger's summary"
+    counts = re.findall(r"(\d+) (?:supported|not supported|inconclusive)", summary.group(1))
+    assert sum(map(int, counts)) == 20 and summary.group(1).endswith("smoke profile")
 
 
 @pytest.mark.parametrize("name, min_images", [
     ("00_data", 5), ("01_augmentation", 2), ("02_convnet", 2), ("03_initialization", 2),
     ("04_batchnorm", 2), ("05_dropout", 2), ("06_visualizations", 10), ("07_fooling", 3),
-    ("08_experiments_layers", 2), ("09_observations", 4),
+    ("08_experiments_layers", 2), ("09_observations", 4), ("10_conclusions", 1),
     ("08_experiments_batchnorm", 2), ("08_experiments_augmentation", 2)])
 def test_executed_notebooks_hold_no_errors_and_html_embeds_figures(smoke_site, name, min_images):
     site, _ = smoke_site

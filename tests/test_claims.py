@@ -1,0 +1,181 @@
+"""The claims ledger, judged on constructed facts: each verdict, and the spread rule."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from fmnist_helpers import claims
+from fmnist_helpers.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+
+
+def _arm(acc, first=None, loss1=1.0, rises=(0, 0)):
+    """Per-seed values of one study variant (two seeds)."""
+    first = acc if first is None else first
+    return {"test_accuracy": list(acc), "val_accuracy": list(acc),
+            "epoch1_val_accuracy": list(first), "epoch1_val_loss": [loss1, loss1],
+            "val_loss_rises": list(rises)}
+
+
+def _facts():
+    """Facts under which every claim of the seed report is supported."""
+    models = ["Feed-forward (512-128)", "VGG-like", "Our ConvNet"]
+    return {
+        "profile": "quick", "seeds": 2,
+        "studies": {
+            "initialization": {"Xavier (Glorot uniform)": _arm((0.80, 0.81)),
+                               "He (normal)": _arm((0.85, 0.86)),
+                               "random normal (std 0.05)": _arm((0.78, 0.79))},
+            "batchnorm_convnet": {"without batch norm": _arm((0.8, 0.8), (0.6, 0.62), rises=(3, 4)),
+                                  "with batch norm": _arm((0.85, 0.85), (0.75, 0.76))},
+            "dropout_convnet": {"without dropout": _arm((0.8, 0.8), rises=(3, 3)),
+                                "dropout rate 0.2 (keep 0.8)": _arm((0.8, 0.8), rises=(0, 1))},
+            "layers": {"Our ConvNet": _arm((0.8, 0.8), loss1=0.5),
+                       "VGG-like": _arm((0.8, 0.8), loss1=0.9)},
+            "kernel_size": {"3x3": _arm((0.80, 0.81)), "5x5": _arm((0.81, 0.82)),
+                            "7x7": _arm((0.70, 0.71))},
+            "learning_rate": {"lr 0.01": _arm((0.5, 0.52)), "lr 0.001": _arm((0.8, 0.81)),
+                              "lr 0.0001": _arm((0.9, 0.91)), "lr 1e-05": _arm((0.6, 0.61))},
+            "activation": {"relu": _arm((0.9, 0.91)), "sigmoid": _arm((0.1, 0.1)),
+                           "tanh": _arm((0.8, 0.81))},
+            "optimizer": {"Adam": _arm((0.900, 0.905)), "RMSProp": _arm((0.899, 0.904)),
+                          "SGD": _arm((0.5, 0.5)), "SGD + momentum 0.9": _arm((0.6, 0.6))},
+            "batchnorm": {f"{m}: {label}": _arm((0.8, 0.8), first)
+                          for m in models for label, first in
+                          (("without batch norm", (0.6, 0.61)), ("with batch norm", (0.7, 0.71)))},
+            "dropout": {"dropout rate 0": _arm((0.8, 0.8), (0.6, 0.61)),
+                        "dropout rate 0.2": _arm((0.8, 0.8), (0.7, 0.71)),
+                        "dropout rate 0.5": _arm((0.8, 0.8), (0.72, 0.73))},
+            "augmentation": {"without augmentation": _arm((0.8, 0.81)),
+                             "with augmentation (flip, translate)": _arm((0.85, 0.86))},
+        },
+        "mnist_logreg": {"samples": 5000, "MNIST": [0.91, 0.92, 0.90],
+                         "Fashion-MNIST": [0.82, 0.83, 0.81]},
+        "tsne_datasets": {"samples": 2000, "MNIST": [0.9, 0.91], "Fashion-MNIST": [0.7, 0.72]},
+        "tsne_training": {"epochs": (0, 4), "first": [0.70, 0.71], "last": [0.80, 0.81]},
+        "sparsity": {"epochs": (0, 4), "first": [0.4, 0.41], "last": [0.6, 0.62]},
+        "classes": {"seeds": 2,
+                    "Shirt": {"verdict": SUPPORTED, "extreme": "Shirt", "runner_up": "Pullover",
+                              "gap": 0.2, "spread": 0.05},
+                    "Trouser": {"verdict": SUPPORTED, "extreme": "Trouser", "runner_up": "Bag",
+                                "gap": 0.03, "spread": 0.01}},
+        "sanity": {"guided": 0.3, "gradient": 0.7, "spread": 0.1, "difference": -0.4,
+                   "images": 10, "guided_survives": False, "guided_changes": True},
+        "fooling": {"targets": 10, "reached": 10, "epsilon": 0.1, "pgd_success": 0.8,
+                    "fgsm_success": 0.6},
+        "full": {"convnet": [0.938, 0.940], "vgg_bn_aug": [0.941, 0.945]},
+    }
+
+
+def _verdicts(facts):
+    return claims.judge_all(facts)["verdict"].to_dict()
+
+
+def test_the_ledger_covers_the_twenty_claims_in_order():
+    assert [c.number for c in claims.CLAIMS] == list(range(1, 21))
+    ledger = claims.judge_all(_facts())
+    assert list(ledger.index) == list(range(1, 21))
+    assert set(ledger.columns) >= {"claim", "seed_words", "evidence", "verdict", "section"}
+    from fmnist_helpers.report import SECTIONS
+
+    for section in ledger["section"]:
+        assert section.startswith(tuple(SECTIONS)), section
+
+
+def test_every_claim_is_supported_by_facts_that_support_it():
+    verdicts = _verdicts(_facts())
+    assert verdicts == {n: SUPPORTED for n in range(1, 21)}, verdicts
+
+
+# (claim number, change to the facts, expected verdict)
+CASES = [
+    (1, lambda f: f["mnist_logreg"].update({"MNIST": [0.81, 0.84, 0.80]}), INCONCLUSIVE),
+    (1, lambda f: f["mnist_logreg"].update({"MNIST": [0.70, 0.71, 0.70]}), NOT_SUPPORTED),
+    (2, lambda f: f["tsne_datasets"].update({"MNIST": [0.6, 0.61]}), NOT_SUPPORTED),
+    (3, lambda f: f["full"].update({"convnet": []}), INCONCLUSIVE),
+    (3, lambda f: f["full"].update({"convnet": [0.90, 0.91]}), NOT_SUPPORTED),
+    (3, lambda f: f["full"].update({"convnet": [0.93]}), INCONCLUSIVE),
+    (3, lambda f: f["full"].update({"convnet": [0.90, 0.94]}), INCONCLUSIVE),  # within spread
+    (4, lambda f: f["studies"]["initialization"].update(
+        {"He (normal)": _arm((0.79, 0.83))}), INCONCLUSIVE),
+    (4, lambda f: f["studies"]["initialization"].update(
+        {"He (normal)": _arm((0.70, 0.71))}), NOT_SUPPORTED),
+    (5, lambda f: f["studies"]["batchnorm_convnet"]["without batch norm"].update(
+        {"val_loss_rises": [0, 0]}), INCONCLUSIVE),
+    (5, lambda f: f["studies"]["batchnorm_convnet"]["with batch norm"].update(
+        {"epoch1_val_accuracy": [0.5, 0.5]}), NOT_SUPPORTED),
+    (6, lambda f: f["studies"]["dropout_convnet"]["without dropout"].update(
+        {"val_loss_rises": [0, 3]}), INCONCLUSIVE),
+    (7, lambda f: f["tsne_training"].update({"last": [0.6, 0.6]}), NOT_SUPPORTED),
+    (8, lambda f: f["sanity"].update({"guided_survives": True, "guided_changes": False}),
+     NOT_SUPPORTED),
+    (8, lambda f: f["sanity"].update({"guided_survives": False, "guided_changes": False}),
+     INCONCLUSIVE),
+    (9, lambda f: f["fooling"].update({"reached": 7}), NOT_SUPPORTED),
+    (9, lambda f: f["fooling"].update({"pgd_success": 0.3}), INCONCLUSIVE),
+    (10, lambda f: f["studies"]["layers"]["VGG-like"].update({"epoch1_val_loss": [0.3, 0.3]}),
+     NOT_SUPPORTED),
+    (11, lambda f: f["studies"]["kernel_size"].update({"3x3": _arm((0.9, 0.91))}), NOT_SUPPORTED),
+    (11, lambda f: f["studies"]["kernel_size"].update({"7x7": _arm((0.80, 0.83))}), INCONCLUSIVE),
+    (12, lambda f: f["studies"]["learning_rate"].update({"lr 0.001": _arm((0.95, 0.96))}),
+     NOT_SUPPORTED),
+    (13, lambda f: f["studies"]["activation"].update({"tanh": _arm((0.88, 0.93))}), INCONCLUSIVE),
+    (14, lambda f: f["studies"]["optimizer"].update({"RMSProp": _arm((0.80, 0.81))}),
+     NOT_SUPPORTED),
+    (14, lambda f: f["studies"]["optimizer"].update({"RMSProp": _arm((0.85, 0.95))}),
+     INCONCLUSIVE),  # close means, but a spread too wide to call them equal
+    (15, lambda f: f["studies"]["batchnorm"]["VGG-like: with batch norm"].update(
+        {"epoch1_val_accuracy": [0.5, 0.5]}), NOT_SUPPORTED),
+    (15, lambda f: f["studies"]["batchnorm"]["VGG-like: with batch norm"].update(
+        {"epoch1_val_accuracy": [0.55, 0.7]}), INCONCLUSIVE),
+    (16, lambda f: f["studies"]["dropout"]["dropout rate 0.5"].update(
+        {"epoch1_val_accuracy": [0.5, 0.5]}), NOT_SUPPORTED),
+    (17, lambda f: f["studies"]["augmentation"].update(
+        {"without augmentation": _arm((0.9, 0.91))}), NOT_SUPPORTED),
+    (18, lambda f: f["classes"]["Trouser"].update({"verdict": INCONCLUSIVE}), INCONCLUSIVE),
+    (18, lambda f: f["classes"]["Shirt"].update({"verdict": NOT_SUPPORTED}), NOT_SUPPORTED),
+    (19, lambda f: f["full"].update({"vgg_bn_aug": []}), INCONCLUSIVE),
+    (20, lambda f: f["sparsity"].update({"last": [0.3, 0.3]}), NOT_SUPPORTED),
+]
+
+
+@pytest.mark.parametrize("number, change, expected", CASES)
+def test_each_claim_can_be_unsupported_or_inconclusive(number, change, expected):
+    facts = copy.deepcopy(_facts())
+    change(facts)
+    verdicts = _verdicts(facts)
+    assert verdicts[number] == expected
+    assert all(v == SUPPORTED for n, v in verdicts.items() if n != number)
+
+
+def test_the_spread_rule():
+    assert claims.compare([0.9, 0.91], [0.8, 0.82])["clear"]
+    assert not claims.compare([0.9, 0.7], [0.8, 0.82])["clear"]  # spread 0.2 > difference
+    assert not claims.compare([0.9], [0.8])["clear"]  # one seed: no spread to judge against
+    assert not claims.compare([None, float("nan")], [0.8, 0.8])["clear"]  # diverged runs
+    assert claims.best_is({"a": [0.9, 0.91], "b": [0.5, 0.5]}, "a").verdict == SUPPORTED
+    with pytest.raises(ValueError, match="no variant"):
+        claims.best_is({"a": [0.9]}, "z")
+
+
+def test_missing_evidence_makes_a_claim_inconclusive_not_a_crash():
+    facts = _facts()
+    del facts["sanity"]
+    del facts["studies"]["optimizer"]
+    ledger = claims.judge_all(facts)
+    assert ledger.loc[8, "verdict"] == INCONCLUSIVE
+    assert "missing evidence" in ledger.loc[14, "evidence"]
+    assert (ledger.drop(index=[8, 14])["verdict"] == SUPPORTED).all()
+
+
+def test_summary_and_conclusion_name_the_profile_and_the_counts():
+    facts = _facts()
+    facts["fooling"]["reached"] = 3
+    ledger = claims.judge_all(facts)
+    line = claims.summary_line(ledger, "quick")
+    assert line == "19 supported, 1 not supported, 0 inconclusive — quick profile"
+    text = " ".join(claims.conclusion(ledger, "quick"))
+    assert "(9) A noise image" in text and "quick profile" in text
+    with pytest.raises(ValueError, match="verdict must be"):
+        claims.Verdict("maybe", "")
