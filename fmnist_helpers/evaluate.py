@@ -416,7 +416,8 @@ def class_findings(table: pd.DataFrame) -> list[str]:
         result = class_ranking(table, name, hardest=hardest)
         word = "hardest" if hardest else "easiest"
         if result["extreme"] == name:
-            ours = (f"{name} is the {word} ({table.loc[name, 'mean']:.1%}), ahead of "
+            ours = (f"{name} is the {word} ({table.loc[name, 'mean']:.1%}), "
+                    f"{'below' if hardest else 'above'} "
                     f"{result['runner_up']} ({table.loc[result['runner_up'], 'mean']:.1%}) by "
                     f"{result['gap']:.1%}")
         else:
