@@ -22,7 +22,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers.studies import TRAINING_AUGMENTATION, spread
+from fmnist_helpers.studies import (
+    TRAINING_AUGMENTATION,
+    is_clear_difference,
+    spread,
+    val_loss_rises,
+)
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
@@ -67,10 +72,8 @@ def compare(a, b) -> dict:
     if len(a) == 0 or len(b) == 0:
         return {"difference": float("nan"), "spread": float("nan"), "clear": False,
                 "a": float("nan"), "b": float("nan"), "n": min(len(a), len(b))}
-    s = max(spread(a), spread(b))
-    difference = float(a.mean() - b.mean())
-    return {"difference": difference, "spread": s, "clear": len(a) > 1 and len(b) > 1
-            and abs(difference) > s, "a": float(a.mean()), "b": float(b.mean()),
+    return {"difference": float(a.mean() - b.mean()), "spread": max(spread(a), spread(b)),
+            "clear": is_clear_difference(a, b), "a": float(a.mean()), "b": float(b.mean()),
             "n": min(len(a), len(b))}
 
 
@@ -450,15 +453,9 @@ def _study_facts(result) -> dict:
             "epoch1_val_accuracy": [None if r.diverged else r.history["val_accuracy"][0]
                                     for r in runs],
             "epoch1_val_loss": [None if r.diverged else r.history["val_loss"][0] for r in runs],
-            "val_loss_rises": [_rises(r.history) for r in runs],
+            "val_loss_rises": [val_loss_rises(r.history) for r in runs],
         }
     return out
-
-
-def _rises(history):
-    from fmnist_helpers.studies import val_loss_rises
-
-    return val_loss_rises(history)
 
 
 def _full_runs(store, config, seeds: int) -> list[float]:

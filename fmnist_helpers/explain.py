@@ -30,6 +30,7 @@ from keras import layers, ops
 
 from fmnist_helpers.models import block_output, conv_blocks, dense_blocks
 from fmnist_helpers.runs import stored_result
+from fmnist_helpers.studies import is_clear_difference, spread
 
 #: Maps compared by the sanity check, in the order shown.
 SANITY_METHODS = ("gradient", "guided_backprop", "grad_cam")
@@ -411,11 +412,12 @@ def sanity_verdict(scores: pd.DataFrame) -> dict:
     if not {"guided_backprop", "gradient"} <= methods:
         raise ValueError("the scores need randomized guided_backprop and gradient rows.")
     guided, gradient = survival.loc["guided_backprop"], survival.loc["gradient"]
-    spread = float(max(np.ptp(guided), np.ptp(gradient)))
     difference = float(guided.mean() - gradient.mean())
+    clear = is_clear_difference(guided, gradient)
     return {"guided": float(guided.mean()), "gradient": float(gradient.mean()),
-            "spread": spread, "difference": difference, "images": int(len(guided)),
-            "guided_survives": difference > spread, "guided_changes": -difference > spread}
+            "spread": max(spread(guided), spread(gradient)), "difference": difference,
+            "images": int(len(guided)), "guided_survives": clear and difference > 0,
+            "guided_changes": clear and difference < 0}
 
 
 def random_channels(model: keras.Model, layer_name: str, count: int, *, seed: int = 0) -> list[int]:
