@@ -35,6 +35,10 @@ from fmnist_helpers.models import ACTIVATIONS, INITIALIZERS, KERNEL_SIZES, MODEL
 TRAINING_CODE_VERSION = 1
 RUNS_DIR_ENV = "FMNIST_RUNS_DIR"
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "momentum")
+LR_SCHEDULES = ("constant", "cosine")
+#: Fields added after runs were stored: left out of the key while at their default, so the
+#: runs stored before they existed keep their keys.
+OMITTED_AT_DEFAULT = {"lr_schedule": "constant", "label_smoothing": 0.0}
 RESULT_FILE = "result.json"
 
 
@@ -58,7 +62,10 @@ class RunConfig:
         epochs: Training epochs.
         batch_size: Images per batch.
         optimizer: ``"adam"``, ``"rmsprop"``, ``"sgd"`` or ``"momentum"`` (SGD, momentum 0.9).
-        learning_rate: The optimizer's learning rate.
+        learning_rate: The optimizer's (initial) learning rate.
+        lr_schedule: ``"constant"`` (the seed's) or ``"cosine"`` (decays to zero over the run's
+            steps, ``keras.optimizers.schedules.CosineDecay``).
+        label_smoothing: Label smoothing of the cross-entropy (0 = none, the seed's).
         seed: Seed of weights, shuffling, dropout and augmentation.
         record_epochs: Epochs after which extras are recorded (0 = before training).
         probe_size: Test images in the fixed probe set used for extras.
@@ -80,6 +87,8 @@ class RunConfig:
     batch_size: int = 1000
     optimizer: str = "adam"
     learning_rate: float = 1e-4
+    lr_schedule: str = "constant"
+    label_smoothing: float = 0.0
     seed: int = 0
     record_epochs: tuple[int, ...] = ()
     probe_size: int = 1000
@@ -109,6 +118,7 @@ class RunConfig:
         choice("activation", ACTIVATIONS)
         choice("kernel_size", KERNEL_SIZES)
         choice("optimizer", OPTIMIZERS)
+        choice("lr_schedule", LR_SCHEDULES)
         for name in self.augment:
             if name not in AUGMENTATIONS:
                 raise ValueError(f"run config: unknown augmentation {name!r}; choose from "
@@ -121,6 +131,7 @@ class RunConfig:
             ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1,
              "an integer >= 1"),
             ("learning_rate", self.learning_rate > 0, "positive"),
+            ("label_smoothing", 0.0 <= self.label_smoothing < 1.0, "in [0, 1)"),
             ("seed", isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0"),
             ("probe_size", isinstance(self.probe_size, int) and 1 <= self.probe_size <= 10000,
              "an integer in [1, 10000]"),
@@ -170,8 +181,12 @@ class RunConfig:
     @property
     def key(self) -> str:
         """The content hash naming this run in the store."""
+        config = self.to_dict()
+        for field, default in OMITTED_AT_DEFAULT.items():
+            if config[field] == default:
+                del config[field]
         canonical = json.dumps(
-            {"config": self.to_dict(), "code": TRAINING_CODE_VERSION},
+            {"config": config, "code": TRAINING_CODE_VERSION},
             sort_keys=True, separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

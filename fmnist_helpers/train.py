@@ -80,11 +80,74 @@ def build_from_config(config: RunConfig) -> keras.Model:
     )
 
 
-def compile_model(model: keras.Model, config: RunConfig) -> None:
-    """Compile with the config's optimizer, cross-entropy on logits and accuracy."""
+@keras.saving.register_keras_serializable(package="fmnist_helpers")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy on logits with integer labels and label smoothing.
+
+    Keras's ``SparseCategoricalCrossentropy`` has no ``label_smoothing``; this one-hot encodes
+    the labels and calls ``keras.losses.categorical_crossentropy``, which has.
+
+    Args:
+        label_smoothing: In ``[0, 1)``; the true class gets ``1 - s + s / classes``.
+        classes: Number of classes.
+    """
+
+    def __init__(self, label_smoothing: float = 0.1, classes: int = 10,
+                 name: str = "smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+        self.label_smoothing = float(label_smoothing)
+        self.classes = int(classes)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        return keras.losses.categorical_crossentropy(
+            keras.ops.one_hot(labels, self.classes), y_pred, from_logits=True,
+            label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing,
+                "classes": self.classes}
+
+
+def learning_rate_for(config: RunConfig, steps_per_epoch: int):
+    """Return the optimizer's learning rate: a float, or a schedule over the run's steps.
+
+    Args:
+        config: The run (``learning_rate``, ``lr_schedule``, ``epochs``).
+        steps_per_epoch: Batches per epoch.
+
+    Returns:
+        ``config.learning_rate`` for ``"constant"``; for ``"cosine"`` a
+        ``keras.optimizers.schedules.CosineDecay`` from it to zero over all steps.
+
+    Raises:
+        ValueError: If the schedule is unknown or ``steps_per_epoch`` < 1.
+    """
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}.")
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=config.epochs * steps_per_epoch, alpha=0.0)
+    raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {config.lr_schedule!r}.")
+
+
+def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int = 1) -> None:
+    """Compile with the config's optimizer and schedule, cross-entropy on logits and accuracy.
+
+    Args:
+        model: The model.
+        config: The run.
+        steps_per_epoch: Batches per epoch (sets the length of a learning-rate schedule).
+    """
+    loss = (SmoothedSparseCrossentropy(config.label_smoothing) if config.label_smoothing > 0
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=make_optimizer(config.optimizer, learning_rate_for(config, steps_per_epoch)),
+        loss=loss,
         metrics=["accuracy"],
         jit_compile=False,  # XLA is slower than plain TF on the CPUs we measured
     )
@@ -220,7 +283,7 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
     arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
     set_determinism(config.seed)
     model = build_from_config(config)
-    compile_model(model, config)
+    compile_model(model, config, math.ceil(len(arrays["y_train"]) / config.batch_size))
     augmentation = build_augmentation(config.augment, seed=config.seed)
     train_ds = data_lib.make_dataset(arrays["x_train"], arrays["y_train"],
                                      batch_size=config.batch_size, training=True,

@@ -15,6 +15,23 @@ def test_key_depends_on_every_field_and_nothing_else():
     assert base.replace(seed=1).key != base.key
     assert base.replace(augment=["flip"]).key != base.key
     assert RunConfig(record_epochs=(3, 1, 1)).record_epochs == (1, 3)
+    assert base.replace(lr_schedule="cosine").key != base.key
+    assert base.replace(label_smoothing=0.1).key != base.key
+
+
+def test_fields_added_later_leave_the_keys_of_stored_runs_alone():
+    # The key the seed's ConvNet had before lr_schedule and label_smoothing existed (runs
+    # stored then must still be found): the hash of the config without those two fields.
+    import hashlib
+
+    from fmnist_helpers.runs import OMITTED_AT_DEFAULT, TRAINING_CODE_VERSION
+
+    config = RunConfig(epochs=3, augment=("flip",))
+    old_fields = {k: v for k, v in config.to_dict().items() if k not in OMITTED_AT_DEFAULT}
+    canonical = json.dumps({"config": old_fields, "code": TRAINING_CODE_VERSION},
+                           sort_keys=True, separators=(",", ":"))
+    assert config.key == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert RunConfig.from_dict(old_fields) == config  # an old config.json still reads
 
 
 def test_config_round_trips_through_json():
@@ -30,6 +47,8 @@ def test_config_round_trips_through_json():
     ({"record_epochs": [5], "epochs": 2}, r"record_epochs \[5\] outside 0..2"),
     ({"train_size": 3}, "train_size must be an integer >= 10"),
     ({"colour": "red"}, "unknown field"),
+    ({"lr_schedule": "step"}, "lr_schedule must be one of 'constant', 'cosine'"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
 ])
 def test_bad_configs_are_rejected(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -42,6 +61,8 @@ def test_parse_value_converts_and_rejects():
     assert parse_value("batch_norm", "true") is True
     assert parse_value("augment", "flip,translate") == ("flip", "translate")
     assert parse_value("train_size", "none") is None
+    assert parse_value("lr_schedule", "cosine") == "cosine"
+    assert parse_value("label_smoothing", "0.1") == pytest.approx(0.1)
     with pytest.raises(ValueError, match="expected a value of type int"):
         parse_value("epochs", "three")
     with pytest.raises(ValueError, match="unknown run config field 'epoch'"):

@@ -90,3 +90,51 @@ def test_run_killed_half_way_leaves_no_complete_looking_entry(tmp_path):
     assert not (store.root / config.key).exists()
     assert [p.name for p in store.root.iterdir() if p.name.startswith(".tmp-")]
     assert store.get(config) is None
+
+
+def test_smoothed_crossentropy_matches_keras_and_the_formula():
+    import keras
+
+    from fmnist_helpers.train import SmoothedSparseCrossentropy
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 10)).astype("float32")
+    labels = rng.integers(0, 10, size=6).astype("int32")
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    np.testing.assert_allclose(float(SmoothedSparseCrossentropy(0.0)(labels, logits)),
+                               float(plain), rtol=1e-5)
+    s = 0.1
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    target = np.full((6, 10), s / 10) + (1 - s) * np.eye(10)[labels]
+    expected = -(target * log_p).sum(axis=1).mean()
+    np.testing.assert_allclose(float(SmoothedSparseCrossentropy(s)(labels, logits)), expected,
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\)"):
+        SmoothedSparseCrossentropy(1.5)
+
+
+def test_cosine_schedule_spans_the_run_and_constant_stays_a_number(tiny_config):
+    from fmnist_helpers.train import learning_rate_for
+
+    assert learning_rate_for(tiny_config, 20) == tiny_config.learning_rate
+    schedule = learning_rate_for(tiny_config.replace(lr_schedule="cosine"), 20)
+    total = tiny_config.epochs * 20
+    assert float(schedule(0)) == pytest.approx(tiny_config.learning_rate)
+    assert float(schedule(total // 2)) == pytest.approx(tiny_config.learning_rate / 2, rel=1e-4)
+    assert float(schedule(total)) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="steps_per_epoch must be at least 1"):
+        learning_rate_for(tiny_config, 0)
+
+
+def test_standard_recipe_trains_and_its_schedule_ends_at_zero(tiny_config, store):
+    import keras
+
+    from fmnist_helpers.claims import STANDARD_RECIPE
+
+    config = tiny_config.replace(**STANDARD_RECIPE).replace(batch_size=50)
+    run = train(config, store=store, verbose=False)
+    assert not run.diverged and run["test_accuracy"] > 0.5
+    model = keras.models.load_model(run.path / "model.keras")  # registered loss, with optimizer
+    assert model.loss.label_smoothing == pytest.approx(0.1)
+    assert int(model.optimizer.iterations) == config.epochs * 1000 // 50
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
