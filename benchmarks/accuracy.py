@@ -29,19 +29,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fmnist_helpers.claims import (  # noqa: E402
-    RECIPE_TARGET,
-    SEED_CONVNET_TEST,
-    SEED_VGG_TEST,
+    FULL_SCALE_ROWS,
     full_scale_configs,
+    full_scale_table,
 )
 from fmnist_helpers.runs import RunStore  # noqa: E402
-from fmnist_helpers.studies import spread  # noqa: E402
 
-#: key: (title, target test accuracy, where the target comes from)
-ROWS = {"convnet": ("Our ConvNet (seed's recipe)", SEED_CONVNET_TEST, "seed report"),
-        "vgg_bn_aug": ("VGG-like + batch norm + augmentation (seed's recipe)", SEED_VGG_TEST,
-                       "seed report"),
-        "convnet_recipe": ("Our ConvNet, standard recipe", RECIPE_TARGET, "issue 7")}
+ROWS = tuple(FULL_SCALE_ROWS)
 REPORT = Path(__file__).with_name("accuracy.md")
 
 
@@ -52,13 +46,9 @@ def _machine() -> str:
             f"Python {platform.python_version()}, TensorFlow {tf.__version__}")
 
 
-#: Seeds looked up per row when writing the report (whatever is stored is shown).
-MAX_SEEDS = 10
-
-
 def write_report(store: RunStore, path: Path = REPORT) -> str:
     """Write the Markdown report from every run of the rows in the store; return its text."""
-    configs = full_scale_configs()
+    table = full_scale_table(store)
     lines = ["# Full-scale headline accuracies", "",
              f"Measured with `python benchmarks/accuracy.py` on {dt.date.today():%Y-%m-%d}; "
              f"machine: {_machine()}.", "",
@@ -72,22 +62,16 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
              "| model | seeds | test accuracy | spread | validation accuracy | epochs | "
              "training time per run | images/s | target | reached |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for key, (title, target, source) in ROWS.items():
-        runs = [store.get(configs[key].replace(seed=s)) for s in range(MAX_SEEDS)]
-        runs = [r for r in runs if r is not None]
-        if not runs:
-            lines.append(f"| {title} | 0 | not run yet | | | | | | {target:.1%} ({source}) | |")
+    for title, row in table.iterrows():
+        target = f"{row['target']:.1%} ({row['target_from']})"
+        if not row["seeds"]:
+            lines.append(f"| {title} | 0 | not run yet | | | | | | {target} | |")
             continue
-        test = [r["test_accuracy"] for r in runs]
-        val = [r["val_accuracy"] for r in runs]
-        mean = sum(test) / len(test)
-        minutes = sum(r["train_seconds"] for r in runs) / len(runs) / 60
-        speed = sum(r["images_per_second"] for r in runs) / len(runs)
+        spread_text = "one seed" if row["seeds"] == 1 else f"{row['spread']:.2%}"
         lines.append(
-            f"| {title} | {len(runs)} | {mean:.2%} | "
-            f"{f'{spread(test):.2%}' if len(runs) > 1 else 'one seed'} | "
-            f"{sum(val) / len(val):.2%} | {runs[0]['epochs_completed']} | {minutes:.0f} min | "
-            f"{speed:.0f} | {target:.1%} ({source}) | {'yes' if mean >= target else 'no'} |")
+            f"| {title} | {row['seeds']} | {row['test_accuracy']:.2%} | {spread_text} | "
+            f"{row['val_accuracy']:.2%} | {row['epochs']} | {row['minutes']:.0f} min | "
+            f"{row['images_per_s']:.0f} | {target} | {'yes' if row['reached'] else 'no'} |")
     lines += ["", "Runs are kept in the run store (`runs/`), where the full profile's claims "
               "ledger (`10_conclusions`) finds them.", ""]
     text = "\n".join(lines)

@@ -906,3 +906,36 @@ def headline(text: str):
     from IPython.display import Markdown
 
     return Markdown(f"**{text}**")
+
+
+def full_scale_table(table: pd.DataFrame):
+    """The full-scale headline runs as an HTML table (``claims.full_scale_table`` output).
+
+    Rows without a stored run say "not run yet" and how to train them.
+
+    Returns:
+        An ``IPython.display.HTML`` object.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    cell = "style='text-align:left;vertical-align:top'"
+    heads = ("model", "seeds", "test accuracy", "spread", "validation accuracy", "epochs",
+             "training per run", "images/s", "target", "reached")
+    rows = []
+    for title, row in table.iterrows():
+        target = f"{row['target']:.1%} ({html.escape(str(row['target_from']))})"
+        if not row["seeds"]:
+            values = [html.escape(title), "0", "not run yet (<code>make accuracy</code>)",
+                      "", "", str(row["epochs"]), "", "", target, ""]
+        else:
+            values = [html.escape(title), str(row["seeds"]), f"{row['test_accuracy']:.2%}",
+                      "one seed" if row["seeds"] == 1 else f"{row['spread']:.2%}",
+                      f"{row['val_accuracy']:.2%}", str(row["epochs"]),
+                      f"{row['minutes']:.0f} min", f"{row['images_per_s']:.0f}", target,
+                      "yes" if row["reached"] else "no"]
+        rows.append("<tr>" + "".join(f"<td {cell}>{v}</td>" for v in values) + "</tr>")
+    head = "".join(f"<th {cell}>{h}</th>" for h in heads)
+    return HTML("<table class='full-scale' style='font-size:0.9em'>"
+                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")

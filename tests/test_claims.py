@@ -179,3 +179,41 @@ def test_summary_and_conclusion_name_the_profile_and_the_counts():
     assert "(9) A noise image" in text and "quick profile" in text
     with pytest.raises(ValueError, match="verdict must be"):
         claims.Verdict("maybe", "")
+
+
+def _store_full_run(store, config, test_accuracy):
+    """A constructed full-scale entry (no training: only the numbers the table reads)."""
+    from fmnist_helpers.runs import RESULT_FILE, write_json
+
+    entry = store.new_entry(config)
+    write_json(entry / "history.json", {"loss": [0.3] * config.epochs})
+    (entry / "model.keras").write_bytes(b"")
+    write_json(entry / RESULT_FILE, {
+        "test_accuracy": test_accuracy, "val_accuracy": test_accuracy + 0.002,
+        "epochs_completed": config.epochs, "train_seconds": 3600.0,
+        "images_per_second": 450.0, "diverged": False})
+    store.commit(config, entry)
+
+
+def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path):
+    from fmnist_helpers import viz
+    from fmnist_helpers.runs import RunStore
+
+    store = RunStore(tmp_path)
+    empty = claims.full_scale_table(store)
+    assert list(empty["seeds"]) == [0, 0, 0] and empty["reached"].isna().all()
+    assert "not run yet" in viz.full_scale_table(empty).data
+
+    recipe = claims.full_scale_configs()["convnet_recipe"]
+    _store_full_run(store, recipe, 0.950)
+    _store_full_run(store, recipe.replace(seed=1), 0.944)
+    _store_full_run(store, claims.full_scale_configs()["convnet"], 0.913)
+    table = claims.full_scale_table(store)
+    row = table.loc["Our ConvNet, standard recipe"]
+    assert row["seeds"] == 2 and row["test_accuracy"] == pytest.approx(0.947)
+    assert row["spread"] == pytest.approx(0.006) and row["reached"]
+    assert row["minutes"] == pytest.approx(60.0)
+    seed_row = table.loc["Our ConvNet (seed's recipe)"]
+    assert seed_row["seeds"] == 1 and not seed_row["reached"]
+    html = viz.full_scale_table(table).data
+    assert "94.70%" in html and "one seed" in html and "91.30%" in html
