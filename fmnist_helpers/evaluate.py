@@ -385,7 +385,9 @@ def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
         ``verdict`` (``"supported"``, ``"not supported"`` or ``"inconclusive"``), the ``extreme``
         class, ``runner_up``, ``gap`` between their means and ``spread`` (their larger spread).
         Supported: ``name`` is the extreme class and leads the runner-up by more than the spread.
-        Not supported: another class beats ``name`` by more than the spread.
+        Not supported: another class beats ``name`` by more than the spread. The rule is the
+        studies' ``is_clear_difference`` on the per-seed columns: with one seed nothing is
+        clear.
 
     Raises:
         ValueError: If ``name`` is not a class.
@@ -398,9 +400,12 @@ def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
         other = runner_up
     else:
         other = extreme
+    from fmnist_helpers.studies import is_clear_difference
+
     gap = abs(float(order.loc[name, "mean"] - order.loc[other, "mean"]))
     spread = float(max(order.loc[name, "spread"], order.loc[other, "spread"]))
-    if gap <= spread:
+    seeds = [c for c in table.columns if c.startswith("seed ")]
+    if not is_clear_difference(table.loc[name, seeds], table.loc[other, seeds]):
         verdict = "inconclusive"
     else:
         verdict = "supported" if extreme == name else "not supported"
@@ -424,9 +429,10 @@ def class_findings(table: pd.DataFrame) -> list[str]:
             ours = (f"the {word} is {result['extreme']} "
                     f"({table.loc[result['extreme'], 'mean']:.1%}); {name} "
                     f"({table.loc[name, 'mean']:.1%}) is {result['gap']:.1%} behind it")
-        sentences.append(
-            f"The seed says {name} is the {word} class. Ours: {ours}; seed-to-seed spread "
-            f"{result['spread']:.1%} over {seeds} seed(s) — **{result['verdict']}**.")
+        spread = (f"seed-to-seed spread {result['spread']:.1%} over {seeds} seeds" if seeds > 1
+                  else "one seed, so no spread to judge the gap against")
+        sentences.append(f"The seed says {name} is the {word} class. Ours: {ours}; {spread} — "
+                         f"**{result['verdict']}**.")
     return sentences
 
 

@@ -113,6 +113,8 @@ def test_class_ranking_applies_the_spread_rule():
         == "inconclusive"
     result = evaluate.class_ranking(_per_class(means, 0.01), "Trouser", hardest=False)
     assert result["verdict"] == "not supported" and result["extreme"] == "Ankle boot"
+    one_seed = _per_class(means, 0.0).drop(columns="seed 1")
+    assert evaluate.class_ranking(one_seed, "Shirt", hardest=True)["verdict"] == "inconclusive"
     with pytest.raises(ValueError, match="unknown class"):
         evaluate.class_ranking(_per_class(means, 0.01), "Hat", hardest=True)
 
