@@ -217,3 +217,11 @@ def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path)
     assert seed_row["seeds"] == 1 and not seed_row["reached"]
     html = viz.full_scale_table(table).data
     assert "94.70%" in html and "one seed" in html and "91.30%" in html
+
+
+def test_the_standard_recipe_is_context_for_claim_3_never_evidence():
+    facts = copy.deepcopy(_facts())
+    facts["full"].update({"convnet": [0.90, 0.91], "convnet_recipe": [0.95, 0.951]})
+    ledger = claims.judge_all(facts)
+    assert ledger.loc[3, "verdict"] == NOT_SUPPORTED
+    assert "standard recipe reaches 95.05% over 2 seed(s)" in ledger.loc[3, "evidence"]
