@@ -34,6 +34,7 @@ from fmnist_helpers.claims import (  # noqa: E402
     full_scale_table,
 )
 from fmnist_helpers.runs import RunStore  # noqa: E402
+from fmnist_helpers.viz import full_scale_display  # noqa: E402
 
 ROWS = tuple(FULL_SCALE_ROWS)
 REPORT = Path(__file__).with_name("accuracy.md")
@@ -48,7 +49,6 @@ def _machine() -> str:
 
 def write_report(store: RunStore, path: Path = REPORT) -> str:
     """Write the Markdown report from every run of the rows in the store; return its text."""
-    table = full_scale_table(store)
     lines = ["# Full-scale headline accuracies", "",
              f"Measured with `python benchmarks/accuracy.py` on {dt.date.today():%Y-%m-%d}; "
              f"machine: {_machine()}.", "",
@@ -58,20 +58,10 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
              "the training of the same ConvNet: He initialization, batch norm, batch 128, Adam "
              "1e-3 with cosine decay to zero, label smoothing 0.1, random horizontal flips and "
              "translations (up to 10%), dropout 0.2 (`claims.STANDARD_RECIPE`). Spread = max - "
-             "min over seeds.", "",
-             "| model | seeds | test accuracy | spread | validation accuracy | epochs | "
-             "training time per run | images/s | target | reached |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for title, row in table.iterrows():
-        target = f"{row['target']:.1%} ({row['target_from']})"
-        if not row["seeds"]:
-            lines.append(f"| {title} | 0 | not run yet | | | | | | {target} | |")
-            continue
-        spread_text = "one seed" if row["seeds"] == 1 else f"{row['spread']:.2%}"
-        lines.append(
-            f"| {title} | {row['seeds']} | {row['test_accuracy']:.2%} | {spread_text} | "
-            f"{row['val_accuracy']:.2%} | {row['epochs']} | {row['minutes']:.0f} min | "
-            f"{row['images_per_s']:.0f} | {target} | {'yes' if row['reached'] else 'no'} |")
+             "min over seeds.", ""]
+    shown = full_scale_display(full_scale_table(store))
+    lines += ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+    lines += ["| " + " | ".join(values) + " |" for values in shown.itertuples(index=False)]
     lines += ["", "Runs are kept in the run store (`runs/`), where the full profile's claims "
               "ledger (`10_conclusions`) finds them.", ""]
     text = "\n".join(lines)

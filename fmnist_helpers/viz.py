@@ -908,10 +908,35 @@ def headline(text: str):
     return Markdown(f"**{text}**")
 
 
+def full_scale_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The full-scale table as display strings (one column per heading), for HTML or Markdown.
+
+    Args:
+        table: ``claims.full_scale_table`` output.
+
+    Returns:
+        A DataFrame of strings; rows without a stored run say "not run yet".
+    """
+    rows = []
+    for title, row in table.iterrows():
+        shown = {"model": title, "seeds": str(row["seeds"]),
+                 "test accuracy": "not run yet", "spread": "", "validation accuracy": "",
+                 "epochs": str(row["epochs"]), "training per run": "", "images/s": "",
+                 "target": f"{row['target']:.1%} ({row['target_from']})", "reached": ""}
+        if row["seeds"]:
+            shown.update({
+                "test accuracy": f"{row['test_accuracy']:.2%}",
+                "spread": "one seed" if row["seeds"] == 1 else f"{row['spread']:.2%}",
+                "validation accuracy": f"{row['val_accuracy']:.2%}",
+                "training per run": f"{row['minutes']:.0f} min",
+                "images/s": f"{row['images_per_s']:.0f}",
+                "reached": "yes" if row["reached"] else "no"})
+        rows.append(shown)
+    return pd.DataFrame(rows)
+
+
 def full_scale_table(table: pd.DataFrame):
     """The full-scale headline runs as an HTML table (``claims.full_scale_table`` output).
-
-    Rows without a stored run say "not run yet" and how to train them.
 
     Returns:
         An ``IPython.display.HTML`` object.
@@ -920,22 +945,13 @@ def full_scale_table(table: pd.DataFrame):
 
     from IPython.display import HTML
 
+    shown = full_scale_display(table)
     cell = "style='text-align:left;vertical-align:top'"
-    heads = ("model", "seeds", "test accuracy", "spread", "validation accuracy", "epochs",
-             "training per run", "images/s", "target", "reached")
-    rows = []
-    for title, row in table.iterrows():
-        target = f"{row['target']:.1%} ({html.escape(str(row['target_from']))})"
-        if not row["seeds"]:
-            values = [html.escape(title), "0", "not run yet (<code>make accuracy</code>)",
-                      "", "", str(row["epochs"]), "", "", target, ""]
-        else:
-            values = [html.escape(title), str(row["seeds"]), f"{row['test_accuracy']:.2%}",
-                      "one seed" if row["seeds"] == 1 else f"{row['spread']:.2%}",
-                      f"{row['val_accuracy']:.2%}", str(row["epochs"]),
-                      f"{row['minutes']:.0f} min", f"{row['images_per_s']:.0f}", target,
-                      "yes" if row["reached"] else "no"]
-        rows.append("<tr>" + "".join(f"<td {cell}>{v}</td>" for v in values) + "</tr>")
-    head = "".join(f"<th {cell}>{h}</th>" for h in heads)
+    head = "".join(f"<th {cell}>{html.escape(h)}</th>" for h in shown.columns)
+    rows = ["<tr>" + "".join(f"<td {cell}>{html.escape(v)}</td>" for v in values) + "</tr>"
+            for values in shown.itertuples(index=False)]
+    note = ("" if table["seeds"].all() else
+            "<p>Rows not run yet are trained by <code>make accuracy</code> "
+            "(about an hour per run on 2 CPU cores).</p>")
     return HTML("<table class='full-scale' style='font-size:0.9em'>"
-                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}")
