@@ -10,7 +10,7 @@ smoothing 0.1, flips and translations; target 94.5%). The report is rewritten af
 so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
 profile's claims ledger.
 
-On a 2-core CPU one ConvNet run takes about an hour.
+On a 2-core CPU one run takes one to one and a half hours.
 
 Usage:
     python benchmarks/accuracy.py [--rows convnet,vgg_bn_aug,convnet_recipe] [--seeds 1]

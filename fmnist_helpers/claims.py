@@ -465,14 +465,16 @@ def _study_facts(result) -> dict:
     return out
 
 
+def _stored_runs(store, config, seeds: int) -> list:
+    """The runs of ``config`` with seeds ``0 .. seeds - 1`` already in the store (never trains)."""
+    runs = [store.get(config.replace(seed=seed)) for seed in range(seeds)]
+    return [run for run in runs if run is not None]
+
+
 def _full_runs(store, config, seeds: int) -> list[float]:
-    """Test accuracies of a full-profile config's runs already in the store (never trains)."""
-    found = []
-    for seed in range(seeds):
-        run = store.get(config.replace(seed=seed))
-        if run is not None and not run.diverged:
-            found.append(float(run["test_accuracy"]))
-    return found
+    """Test accuracies of a full-profile config's stored runs that did not diverge."""
+    return [float(run["test_accuracy"]) for run in _stored_runs(store, config, seeds)
+            if not run.diverged]
 
 
 #: The extra row of the full-scale benchmark: the seed's ConvNet trained with a standard modern
@@ -528,8 +530,7 @@ def full_scale_table(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
     configs = full_scale_configs()
     rows = []
     for key, (title, target, source) in FULL_SCALE_ROWS.items():
-        runs = [store.get(configs[key].replace(seed=seed)) for seed in range(max_seeds)]
-        runs = [r for r in runs if r is not None]
+        runs = _stored_runs(store, configs[key], max_seeds)
         test = [float(r["test_accuracy"]) for r in runs]
         mean = float(np.mean(test)) if runs else np.nan
         rows.append({
