@@ -10,14 +10,17 @@ training code gives a new entry. An entry is the directory ``<store>/<key>/`` ho
     model.keras     the trained model
     extras/epoch_NNN.npz   probe-set features, probabilities and activation statistics
 
-Entries are assembled in a temporary directory and renamed into place, so an interrupted run
+Entries are assembled in a staging directory and renamed into place, so an interrupted run
 never leaves an entry that looks complete; a partial or unreadable entry is set aside and
-retrained.
+retrained. The staging directory of a training run, ``<store>/.partial-<key>/``, outlives an
+interruption: it holds the run's last end-of-epoch backup, from which the next ``train`` of the
+same config resumes (see :func:`fmnist_helpers.train.train`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import math
@@ -354,6 +357,7 @@ class RunStore:
         if root is None:
             root = os.environ.get(RUNS_DIR_ENV) or default_runs_dir()
         self.root = Path(root).expanduser().resolve()
+        self._locks: dict[Path, Any] = {}
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -394,23 +398,60 @@ class RunStore:
                                          "code_version": TRAINING_CODE_VERSION})
         return tmp
 
+    def staging_entry(self, config: RunConfig) -> Path:
+        """Return the directory in which a training run assembles its entry, and lock it.
+
+        It is ``.partial-<key>/``, the same on every attempt, so what an interrupted attempt left
+        there (its end-of-epoch backup, its epoch log, its extras) is found by the next one. An
+        exclusive lock, held until :meth:`commit` or :meth:`release`, keeps two processes from
+        training into it at once: while another process holds it, a private
+        :meth:`new_entry` directory is returned instead (the two runs race; the first to
+        finish is kept).
+
+        Returns:
+            The staging directory, with an up-to-date ``config.json``.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f".partial-{config.key}"
+        (path / "extras").mkdir(parents=True, exist_ok=True)
+        handle = open(path / ".lock", "w")  # noqa: SIM115 -- held until commit/release
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return self.new_entry(config)
+        self._locks[path] = handle
+        write_json(path / "config.json", {"config": config.to_dict(), "key": config.key,
+                                          "code_version": TRAINING_CODE_VERSION})
+        return path
+
+    def release(self, path: Path) -> None:
+        """Unlock a staging directory from :meth:`staging_entry` (a no-op for others)."""
+        handle = self._locks.pop(Path(path), None)
+        if handle is not None:
+            handle.close()
+
     def commit(self, config: RunConfig, tmp: Path) -> Path:
-        """Move an assembled entry into place atomically.
+        """Move an assembled entry into place atomically (and unlock it).
 
         If another process finished the same run first, its entry is kept and ours dropped.
 
         Returns:
             The entry's final path.
         """
+        tmp = Path(tmp)
         if not (tmp / RESULT_FILE).is_file():
             raise ValueError(f"{tmp} has no {RESULT_FILE}: refusing to commit a partial entry.")
+        (tmp / ".lock").unlink(missing_ok=True)
         final = self.entry(config)
         try:
             os.rename(tmp, final)
         except OSError:
             if self.get(config) is None:
+                self.release(tmp)
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
+        self.release(tmp)
         return final
 
     def runs(self) -> list[Run]:

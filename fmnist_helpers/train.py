@@ -10,7 +10,9 @@ sparsity) are recorded at ``config.record_epochs`` so those sections never retra
 from __future__ import annotations
 
 import functools
+import json
 import math
+import shutil
 import sys
 import time
 
@@ -23,6 +25,9 @@ from fmnist_helpers.models import block_output, build_model, conv_blocks, penult
 from fmnist_helpers.runs import RESULT_FILE, Run, RunConfig, RunStore, write_json
 
 _EXTRAS_BATCH = 250
+#: In a staging entry: the epoch log of the attempts so far, and Keras's end-of-epoch backup.
+EPOCH_LOG = "epochs.json"
+BACKUP_DIR = "backup"
 
 
 @functools.lru_cache(maxsize=8)
@@ -211,32 +216,63 @@ def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.nda
 
 
 class _RunMonitor(keras.callbacks.Callback):
-    """Progress lines, divergence detection and extras recording during ``fit``."""
+    """Progress lines, divergence detection, the epoch log and extras recording during ``fit``.
+
+    The epoch log (``epochs.json`` in the staging entry: each epoch's logs and seconds) is
+    rewritten after every epoch, before Keras's backup of that epoch, so a resumed run keeps the
+    history of the epochs done before the interruption.
+    """
 
     def __init__(self, config: RunConfig, entry, verbose: bool):
         super().__init__()
         self.config = config
         self.entry = entry
         self.verbose = verbose
+        self.log_path = entry / EPOCH_LOG
+        saved = _read_json(self.log_path) or {}
+        self.records = list(saved.get("epochs", []))
+        self.resumed_at = list(saved.get("resumed_at", []))
+        self.start_epoch = None
         self.diverged_epoch = None
         self.last_finite_loss = None
         self.extras_seconds = 0.0
         self.epoch_start = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self.start_epoch is None:  # the first epoch of this attempt: after any restore
+            self.start_epoch = epoch
+            del self.records[epoch:]  # epochs logged after the last backup are redone
+            if epoch == 0:
+                self.resumed_at = []
+            if epoch > 0:
+                self.resumed_at.append(epoch + 1)
+                if self.verbose:
+                    print(f"[{self.config.label}] resuming at epoch {epoch + 1}/"
+                          f"{self.config.epochs} from the backup in {self.entry}",
+                          file=sys.stderr, flush=True)
+            for record in self.records:
+                self._check_loss(record["logs"].get("loss"), record["epoch"])
+            if self.diverged_epoch is not None:
+                self.model.stop_training = True
         self.epoch_start = time.perf_counter()
+
+    def _check_loss(self, loss, epoch_number):
+        if loss is not None and math.isfinite(float(loss)):
+            self.last_finite_loss = float(loss)
+        elif loss is not None and self.diverged_epoch is None:
+            self.diverged_epoch = epoch_number
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         seconds = time.perf_counter() - self.epoch_start
         # Checked once per epoch: reading the loss after every batch would force a
         # synchronisation per step and cost ~15% of the throughput.
-        loss = logs.get("loss")
-        if loss is not None and math.isfinite(float(loss)):
-            self.last_finite_loss = float(loss)
-        elif loss is not None and self.diverged_epoch is None:
-            self.diverged_epoch = epoch + 1
+        self._check_loss(logs.get("loss"), epoch + 1)
+        if self.diverged_epoch is not None:
             self.model.stop_training = True
+        self.records.append({"epoch": epoch + 1, "seconds": seconds,
+                             "logs": {name: float(value) for name, value in logs.items()}})
+        write_json(self.log_path, {"epochs": self.records, "resumed_at": self.resumed_at})
         if self.verbose:
             parts = [f"[{self.config.label}] epoch {epoch + 1}/{self.config.epochs}"]
             for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -251,6 +287,22 @@ class _RunMonitor(keras.callbacks.Callback):
             record_extras(self.model, self.config.probe_size,
                           self.entry / "extras" / f"epoch_{epoch + 1:03d}.npz")
             self.extras_seconds += time.perf_counter() - start
+
+    def history(self) -> dict[str, list[float]]:
+        """Every epoch's logs, those of earlier attempts included, as Keras's ``History``."""
+        names = list(self.records[0]["logs"]) if self.records else []
+        return {name: [record["logs"][name] for record in self.records] for name in names}
+
+    def earlier_seconds(self) -> float:
+        """Training time of the epochs done by earlier attempts."""
+        return sum(record["seconds"] for record in self.records[:self.start_epoch or 0])
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def train(config: RunConfig | None = None, *, store: RunStore | None = None,
@@ -281,9 +333,6 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
         return stored
 
     arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
-    set_determinism(config.seed)
-    model = build_from_config(config)
-    compile_model(model, config, math.ceil(len(arrays["y_train"]) / config.batch_size))
     augmentation = build_augmentation(config.augment, seed=config.seed)
     train_ds = data_lib.make_dataset(arrays["x_train"], arrays["y_train"],
                                      batch_size=config.batch_size, training=True,
@@ -292,19 +341,49 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
     val_ds = data_lib.make_dataset(arrays["x_val"], arrays["y_val"], batch_size=config.batch_size)
     test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"], batch_size=config.batch_size)
 
-    entry = store.new_entry(config)
+    entry = store.staging_entry(config)
+    try:
+        run = _fit_into(entry, config, arrays, train_ds, val_ds, test_ds, store, verbose)
+    finally:
+        store.release(entry)
+    return run
+
+
+def _fit_into(entry, config, arrays, train_ds, val_ds, test_ds, store, verbose) -> Run:
+    """Build, fit (resuming from a backup in ``entry`` if there is one), evaluate and commit."""
     if verbose:
         print(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
               f"{len(arrays['y_train'])} images -> {store.root}", file=sys.stderr, flush=True)
-    monitor = _RunMonitor(config, entry, verbose)
-    if 0 in config.record_epochs:
-        record_extras(model, config.probe_size, entry / "extras" / "epoch_000.npz")
-    start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                        callbacks=[monitor], shuffle=False, verbose=0)  # tf.data shuffles
-    fit_seconds = time.perf_counter() - start - monitor.extras_seconds
+    for attempt in ("resume", "fresh"):
+        set_determinism(config.seed)
+        model = build_from_config(config)
+        compile_model(model, config, math.ceil(len(arrays["y_train"]) / config.batch_size))
+        monitor = _RunMonitor(config, entry, verbose)
+        # Saves weights, optimizer state (so a learning-rate schedule goes on where it was) and
+        # the epoch after every epoch, keeping the one before in case the process dies while
+        # writing; restores them when fit starts; deletes them when fit ends.
+        backup = keras.callbacks.BackupAndRestore(str(entry / BACKUP_DIR), double_checkpoint=True)
+        first_extras = entry / "extras" / "epoch_000.npz"
+        if 0 in config.record_epochs and not first_extras.is_file():
+            record_extras(model, config.probe_size, first_extras)
+        start = time.perf_counter()
+        try:
+            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                      callbacks=[monitor, backup], shuffle=False, verbose=0)  # tf.data shuffles
+        except (OSError, ValueError) as error:
+            if monitor.start_epoch is not None or attempt == "fresh":
+                raise
+            # No epoch started: the backup could not be restored. Start the run over.
+            print(f"[{config.label}] the backup in {entry / BACKUP_DIR} cannot be restored "
+                  f"({error}); training from the start.", file=sys.stderr, flush=True)
+            shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
+            (entry / EPOCH_LOG).unlink(missing_ok=True)
+            continue
+        break
+    fit_seconds = (time.perf_counter() - start - monitor.extras_seconds
+                   + monitor.earlier_seconds())
 
-    history = {name: [float(v) for v in values] for name, values in history.history.items()}
+    history = monitor.history()
     epochs_completed = len(history.get("loss", []))
     val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
     test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
@@ -319,6 +398,7 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
         "diverged_epoch": monitor.diverged_epoch or (epochs_completed if diverged else None),
         "last_finite_loss": monitor.last_finite_loss,
         "epochs_completed": epochs_completed,
+        "resumed_at_epochs": monitor.resumed_at,
         "train_seconds": fit_seconds,
         "images_per_second": len(arrays["y_train"]) * epochs_completed / max(fit_seconds, 1e-9),
         "train_images": int(len(arrays["y_train"])),
@@ -329,6 +409,7 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
     }
     model.save(entry / "model.keras")
     write_json(entry / "history.json", history)
+    (entry / EPOCH_LOG).unlink(missing_ok=True)
     write_json(entry / RESULT_FILE, result)  # last: marks the entry complete
     path = store.commit(config, entry)
     run = store.get(config)

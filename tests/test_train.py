@@ -74,22 +74,61 @@ def test_diverging_run_is_recorded_not_raised(tiny_config, store):
     assert store.get(config) is not None  # recorded like any other run
 
 
-def test_run_killed_half_way_leaves_no_complete_looking_entry(tmp_path):
+def test_run_killed_half_way_leaves_no_entry_and_resumes_where_it_stopped(tmp_path):
+    import keras
+
     store = RunStore(tmp_path / "runs")
-    config = get_profile("smoke").run_config(epochs=50)
+    config = get_profile("smoke").run_config(epochs=8, lr_schedule="cosine",
+                                             record_epochs=(0, 1, 3))
     env = {**os.environ, "FMNIST_RUNS_DIR": str(store.root), "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = [sys.executable, "-m", "fmnist_helpers.cli", "train", "convnet", "--profile", "smoke",
-            "--set", "epochs=50"]
+            "--set", "epochs=8", "--set", "lr_schedule=cosine", "--set", "record_epochs=0,1,3"]
     process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
-        if "epoch 2/50" in line:
+        if "epoch 3/8" in line:
             break
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert store.root.is_dir()
     assert not (store.root / config.key).exists()
-    assert [p.name for p in store.root.iterdir() if p.name.startswith(".tmp-")]
-    assert store.get(config) is None
+    assert store.get(config) is None  # nothing that looks complete
+    staging = store.root / f".partial-{config.key}"
+    assert (staging / "backup").is_dir() and (staging / "epochs.json").is_file()
+
+    run = train(config, store=store, verbose=False)  # the same config again: resumes
+    assert run["resumed_at_epochs"] in ([3], [4])  # epoch 3's backup may not have been written
+    assert run["epochs_completed"] == 8 and len(run.history["val_accuracy"]) == 8
+    assert run["test_accuracy"] > 0.5
+    assert not staging.exists()
+    assert not (run.path / "backup").exists() and not (run.path / "epochs.json").exists()
+    assert sorted(p.name for p in (run.path / "extras").iterdir()) == [
+        "epoch_000.npz", "epoch_001.npz", "epoch_003.npz"]
+    model = keras.models.load_model(run.path / "model.keras")
+    # The optimizer state came back with the weights: the cosine schedule ran its whole course.
+    assert int(model.optimizer.iterations) == 8 * 1000 // 50
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_backup_that_cannot_be_restored_is_dropped_and_the_run_starts_over(tiny_config,
+                                                                             store, capsys):
+    staging = store.staging_entry(tiny_config)
+    store.release(staging)
+    (staging / "backup").mkdir()
+    (staging / "backup" / "latest.weights.h5").write_bytes(b"cut off mid-write")
+    run = train(tiny_config, store=store)
+    assert "cannot be restored" in capsys.readouterr().err
+    assert run["resumed_at_epochs"] == [] and run["epochs_completed"] == tiny_config.epochs
+    assert run["test_accuracy"] > 0.3
+
+
+def test_a_run_being_trained_elsewhere_gets_a_private_staging_directory(tmp_path):
+    config = get_profile("smoke").run_config()
+    first, second = RunStore(tmp_path), RunStore(tmp_path)  # as two processes would
+    held = first.staging_entry(config)
+    assert held.name == f".partial-{config.key}"
+    other = second.staging_entry(config)
+    assert other.name.startswith(f".tmp-{config.key}-")
+    first.release(held)
+    assert second.staging_entry(config) == held  # free again
 
 
 def test_smoothed_crossentropy_matches_keras_and_the_formula():
