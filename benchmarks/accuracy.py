@@ -4,16 +4,17 @@ Trains (or reuses, through the run store) the full profile's runs -- all 54,000 
 full-width models, 30 epochs, batch 1000, Adam 1e-4 -- and writes ``benchmarks/accuracy.md``:
 test accuracy (mean and spread over the seeds done), validation accuracy, epochs, training time,
 throughput and the machine. The targets are the seed report's numbers (ConvNet 93.7% test,
-VGG-like + BN + augmentation 94.0%). An extra row trains the same ConvNet with a standard recipe
-(``claims.STANDARD_RECIPE``: He init, batch norm, batch 128, Adam 1e-3 with cosine decay, label
-smoothing 0.1, flips and translations; target 94.5%). The report is rewritten after every run,
+VGG-like + BN + augmentation 94.0%). Two extra rows train the same two models with a standard
+recipe (``claims.STANDARD_RECIPE``: He init, batch norm, batch 128, Adam 1e-3 with cosine decay,
+label smoothing 0.1, flips and translations; ConvNet target 94.5%). An interrupted run resumes
+from its last finished epoch when the benchmark is run again. The report is rewritten after every run,
 so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
 profile's claims ledger.
 
 On a 2-core CPU one run takes one to one and a half hours.
 
 Usage:
-    python benchmarks/accuracy.py [--rows convnet,vgg_bn_aug,convnet_recipe] [--seeds 1]
+    python benchmarks/accuracy.py [--rows convnet,vgg_bn_aug,convnet_recipe,vgg_recipe] [--seeds 1]
                                   [--report-only]
 """
 
@@ -55,10 +56,10 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
              "Full profile: all 54,000 training images (6,000 held out for validation), the "
              "10,000 test images, full-width models, 30 epochs. The seed's recipe: batch 1000, "
              "Adam 1e-4, Xavier initialization, dropout 0.2. The standard recipe changes only "
-             "the training of the same ConvNet: He initialization, batch norm, batch 128, Adam "
-             "1e-3 with cosine decay to zero, label smoothing 0.1, random horizontal flips and "
-             "translations (up to 10%), dropout 0.2 (`claims.STANDARD_RECIPE`). Spread = max - "
-             "min over seeds.", ""]
+             "the training of the same architectures: He initialization, batch norm, batch 128, "
+             "Adam 1e-3 with cosine decay to zero, label smoothing 0.1, random horizontal flips "
+             "and translations (up to 10%), dropout 0.2 (`claims.STANDARD_RECIPE`). Spread = "
+             "max - min over seeds.", ""]
     shown = full_scale_display(full_scale_table(store))
     lines += ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     lines += ["| " + " | ".join(values) + " |" for values in shown.itertuples(index=False)]

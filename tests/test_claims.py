@@ -201,7 +201,7 @@ def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path)
 
     store = RunStore(tmp_path)
     empty = claims.full_scale_table(store)
-    assert list(empty["seeds"]) == [0, 0, 0] and empty["reached"].isna().all()
+    assert list(empty["seeds"]) == [0] * len(claims.FULL_SCALE_ROWS) and empty["reached"].isna().all()
     assert "not run yet" in viz.full_scale_table(empty).data
 
     recipe = claims.full_scale_configs()["convnet_recipe"]
@@ -219,9 +219,14 @@ def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path)
     assert "94.70%" in html and "one seed" in html and "91.30%" in html
 
 
-def test_the_standard_recipe_is_context_for_claim_3_never_evidence():
+def test_the_standard_recipe_is_context_for_claims_3_and_19_never_evidence():
     facts = copy.deepcopy(_facts())
     facts["full"].update({"convnet": [0.90, 0.91], "convnet_recipe": [0.95, 0.951]})
     ledger = claims.judge_all(facts)
     assert ledger.loc[3, "verdict"] == NOT_SUPPORTED
     assert "standard recipe reaches 95.05% over 2 seed(s)" in ledger.loc[3, "evidence"]
+    facts["full"].update({"vgg_bn_aug": [0.899, 0.90], "vgg_recipe": [0.944]})
+    ledger = claims.judge_all(facts)
+    assert ledger.loc[19, "verdict"] == NOT_SUPPORTED
+    assert ("same VGG-like model trained with a standard recipe reaches 94.40% over 1 seed(s)"
+            in ledger.loc[19, "evidence"])
