@@ -6,7 +6,8 @@ test accuracy (mean and spread over the seeds done), validation accuracy, epochs
 throughput and the machine. The targets are the seed report's numbers (ConvNet 93.7% test,
 VGG-like + BN + augmentation 94.0%). Two extra rows train the same two models with a standard
 recipe (``claims.STANDARD_RECIPE``: He init, batch norm, batch 128, Adam 1e-3 with cosine decay,
-label smoothing 0.1, flips and translations; ConvNet target 94.5%). An interrupted run resumes
+label smoothing 0.1, flips and translations; ConvNet target 94.5%), and one the ConvNet with
+that recipe plus random erasing. An interrupted run resumes
 from its last finished epoch when the benchmark is run again. The report is rewritten after every run,
 so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
 profile's claims ledger.
@@ -14,7 +15,7 @@ profile's claims ledger.
 On a 2-core CPU one run takes one to one and a half hours.
 
 Usage:
-    python benchmarks/accuracy.py [--rows convnet,vgg_bn_aug,convnet_recipe,vgg_recipe] [--seeds 1]
+    python benchmarks/accuracy.py [--rows convnet,...,convnet_erasing] [--seeds 1]
                                   [--report-only]
 """
 
@@ -58,8 +59,10 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
              "Adam 1e-4, Xavier initialization, dropout 0.2. The standard recipe changes only "
              "the training of the same architectures: He initialization, batch norm, batch 128, "
              "Adam 1e-3 with cosine decay to zero, label smoothing 0.1, random horizontal flips "
-             "and translations (up to 10%), dropout 0.2 (`claims.STANDARD_RECIPE`). Spread = "
-             "max - min over seeds.", ""]
+             "and translations (up to 10%), dropout 0.2 (`claims.STANDARD_RECIPE`); the last row "
+             "adds random erasing (half the images get a rectangle of 2-33% of their area "
+             "replaced by noise; `claims.RECIPE_WITH_ERASING`). Spread = max - min over "
+             "seeds.", ""]
     shown = full_scale_display(full_scale_table(store))
     lines += ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     lines += ["| " + " | ".join(values) + " |" for values in shown.itertuples(index=False)]

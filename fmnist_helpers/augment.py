@@ -1,6 +1,7 @@
 """The seven augmentations of the seed's section 2, as composable Keras preprocessing layers.
 
-Keras has a layer for six of them (``RandomZoom``, ``RandomFlip``, ``RandomRotation``,
+Plus random erasing, which the seed does not use (for the standard-recipe benchmark rows).
+Keras has a layer for six of the seed's seven (``RandomZoom``, ``RandomFlip``, ``RandomRotation``,
 ``RandomBrightness`` + ``RandomContrast``, ``RandomPerspective``, ``RandomTranslation``); salt
 and pepper has none, so :class:`SaltAndPepper` is written here as a Keras layer. All of them are
 the identity at inference (``training=False``) and draw new random values on every call, seeded
@@ -12,9 +13,12 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-#: Names usable in ``RunConfig.augment``, in the seed's order.
-AUGMENTATIONS = ("scale", "flip", "rotate", "lighting", "salt_pepper", "perspective",
-                 "translate")
+#: The seed's seven augmentations (section 2), in its order.
+SEED_AUGMENTATIONS = ("scale", "flip", "rotate", "lighting", "salt_pepper", "perspective",
+                      "translate")
+#: Names usable in ``RunConfig.augment``: the seed's, and random erasing (Zhong et al. 2017),
+#: which the seed does not use.
+AUGMENTATIONS = SEED_AUGMENTATIONS + ("erase",)
 AUGMENTATION_TITLES = {
     "scale": "Scaling (zoom)",
     "flip": "Horizontal flip",
@@ -23,6 +27,7 @@ AUGMENTATION_TITLES = {
     "salt_pepper": "Salt-and-pepper noise",
     "perspective": "Perspective transform",
     "translate": "Translation",
+    "erase": "Random erasing",
 }
 
 
@@ -71,7 +76,9 @@ def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **opt
         strength: Scales the default range of the augmentation (1.0 = the training default).
         **options: Override the layer's range, e.g. ``rotate`` accepts ``degrees`` (default
             15; the seed's figure uses 90), ``salt_pepper`` accepts ``fraction``, ``perspective``
-            accepts ``scale`` (distortion, default 0.3).
+            accepts ``scale`` (distortion, default 0.3), ``erase`` accepts ``probability``
+            (of erasing an image, default 0.5) and ``area`` (range of the erased rectangle's
+            area as a fraction of the image, default 0.02 to 0.33).
 
     Returns:
         A Keras layer mapping a batch ``(n, 28, 28, 1)`` in ``[0, 1]`` to the same shape.
@@ -83,7 +90,8 @@ def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **opt
         raise ValueError(f"unknown augmentation {name!r}; choose from {', '.join(AUGMENTATIONS)}.")
     accepted = {"scale": {"factor"}, "flip": set(), "rotate": {"degrees"},
                 "lighting": {"brightness", "contrast"}, "salt_pepper": {"fraction"},
-                "perspective": {"scale"}, "translate": {"factor"}}[name]
+                "perspective": {"scale"}, "translate": {"factor"},
+                "erase": {"probability", "area"}}[name]
     unknown = set(options) - accepted
     if unknown:
         raise ValueError(f"augmentation {name!r} does not accept {', '.join(sorted(unknown))}; "
@@ -111,6 +119,16 @@ def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **opt
         # factor is the probability of transforming an image, scale its distortion.
         return layers.RandomPerspective(factor=1.0, scale=options.get("scale", 0.3 * strength),
                                         fill_value=0.0, seed=seed, name="perspective")
+    if name == "erase":
+        # Keras's ``scale`` is the range from which each side's fraction of the image is drawn
+        # as sqrt(U(scale)) (its docstring calls it an aspect ratio); the two sides are drawn
+        # independently, so the erased area is between scale[0] and scale[1] of the image. The
+        # fill is Gaussian noise (clipped to [0, 1] by the pipeline). A float ``factor`` would
+        # draw each image's probability from U(0, factor); a pair (p, p) fixes it at p.
+        probability = options.get("probability", 0.5)
+        area = tuple(options.get("area", (0.02, 0.33 * strength)))
+        return layers.RandomErasing(factor=(probability, probability), scale=area,
+                                    value_range=(0.0, 1.0), seed=seed, name="erase")
     factor = options.get("factor", 0.1 * strength)
     return layers.RandomTranslation(factor, factor, fill_mode="constant", seed=seed,
                                     name="translate")
@@ -149,7 +167,7 @@ def build_augmentation(names, *, seed: int = 0) -> keras.Sequential | None:
     return keras.Sequential(stages + [ClipToUnit(name="clip")], name="augmentation")
 
 
-def examples(images, names=AUGMENTATIONS, *, draws: int = 2, seed: int = 0,
+def examples(images, names=SEED_AUGMENTATIONS, *, draws: int = 2, seed: int = 0,
              options: dict[str, dict] | None = None) -> dict[str, list]:
     """Apply each augmentation on its own to the same images, a few random draws each.
 
@@ -177,7 +195,7 @@ def examples(images, names=AUGMENTATIONS, *, draws: int = 2, seed: int = 0,
     return out
 
 
-def throughput(images, labels, names=AUGMENTATIONS, *, batch_size: int = 128,
+def throughput(images, labels, names=SEED_AUGMENTATIONS, *, batch_size: int = 128,
                seed: int = 0) -> dict[str, float]:
     """Images per second of the training input pipeline with each augmentation, and all of them.
 

@@ -1,4 +1,4 @@
-"""The seven augmentations: shape, dtype, range, reproducibility, variation, inference identity."""
+"""The augmentations (the seed's seven, random erasing): shape, dtype, range, reproducibility, variation, inference identity."""
 
 from __future__ import annotations
 
@@ -64,6 +64,23 @@ def test_salt_and_pepper_corrupts_the_fraction_asked_for(fraction):
     assert corrupted.mean() == pytest.approx(fraction, rel=0.1)
     assert set(np.unique(out[corrupted])) <= {0.0, 1.0}
     assert (out == 0).mean() == pytest.approx((out == 1).mean(), rel=0.25)
+
+
+def test_random_erasing_erases_half_the_images_over_the_area_asked_for():
+    # A constant image of 5: the (clipped-later) noise fill is never exactly 5, so the raw
+    # layer output shows each erased rectangle.
+    constant = np.full((2000, 28, 28, 1), 5.0, np.float32)
+    layer = augment.augmentation_layer("erase", seed=1)
+    out = keras.ops.convert_to_numpy(layer(constant, training=True))
+    area = (out != 5.0).reshape(len(out), -1).mean(axis=1)
+    erased = area[area > 0]
+    assert len(erased) / len(area) == pytest.approx(0.5, abs=0.05)
+    assert erased.min() >= 0.015 and erased.max() <= 0.34
+    assert np.median(erased) == pytest.approx(0.15, abs=0.04)
+    wide = augment.augmentation_layer("erase", seed=1, probability=1.0, area=(0.3, 0.3))
+    area = (keras.ops.convert_to_numpy(wide(constant[:200], training=True)) != 5.0).mean(
+        axis=(1, 2, 3))
+    assert area.min() > 0 and np.all(np.abs(area - 0.3) < 0.05)  # rounded to whole pixels
 
 
 def test_bad_names_and_options_are_rejected():
