@@ -567,6 +567,32 @@ def full_scale_table(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
+def full_scale_curves(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
+    """Per-epoch accuracies of the full-scale headline runs in the run store (never trains).
+
+    Args:
+        store: A ``RunStore`` (default: the configured one).
+        max_seeds: Seeds looked up per row (0 .. max_seeds - 1).
+
+    Returns:
+        Long form, one row per run and epoch: ``model`` (the row's title), ``seed``, ``epoch``
+        (from 1), ``accuracy`` (training, on augmented images where the row augments) and
+        ``val_accuracy``. Empty (with those columns) while no run is stored.
+    """
+    from fmnist_helpers.runs import RunStore
+
+    store = store or RunStore()
+    configs = full_scale_configs()
+    rows = []
+    for key, (title, _, _) in FULL_SCALE_ROWS.items():
+        for run in _stored_runs(store, configs[key], max_seeds):
+            for epoch, (train, val) in enumerate(zip(run.history["accuracy"],
+                                                     run.history["val_accuracy"]), start=1):
+                rows.append({"model": title, "seed": run.config.seed, "epoch": epoch,
+                             "accuracy": train, "val_accuracy": val})
+    return pd.DataFrame(rows, columns=["model", "seed", "epoch", "accuracy", "val_accuracy"])
+
+
 def gather(profile_name: str, *, verbose: bool = False) -> dict:
     """Collect the facts the judges need for a profile.
 

@@ -955,3 +955,49 @@ def full_scale_table(table: pd.DataFrame):
             "(about an hour per run on 2 CPU cores).</p>")
     return HTML("<table class='full-scale' style='font-size:0.9em'>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}")
+
+
+def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
+    """Training and validation accuracy per epoch of the full-scale runs, with the targets.
+
+    Args:
+        curves: ``claims.full_scale_curves`` output (one line per row and seed).
+        table: ``claims.full_scale_table`` output (gives every row its colour and target).
+
+    Returns:
+        The figure; while no full-scale run is stored, a small figure that says so.
+    """
+    import seaborn as sns
+
+    if curves.empty:
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        _blank(ax)
+        ax.text(0.5, 0.5, "No full-scale run is stored yet: make accuracy trains them.",
+                ha="center", va="center", transform=ax.transAxes, fontsize=11)
+        return _done(fig)
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.8))
+    titles = list(table.index)
+    colors = dict(zip(titles, sns.color_palette("tab10", len(titles))))
+    for ax, column, name in ((axes[0], "accuracy", "training (on augmented images where used)"),
+                             (axes[1], "val_accuracy", "validation (6,000 held-out images)")):
+        for (title, _), run in curves.groupby(["model", "seed"], sort=False):
+            ax.plot(run["epoch"], run[column], color=colors[title], linewidth=1.6,
+                    label=title if ax is axes[0] else None)
+        ax.set_title(name, fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+    styles = iter(["--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))])
+    for target, source in sorted({(row["target"], row["target_from"])
+                                  for _, row in table.iterrows()}):
+        axes[1].axhline(target, color="0.3", linestyle=next(styles), linewidth=1.1,
+                        label=f"target {target:.1%} test ({source})")
+    axes[0].set_ylim(max(0.75, float(curves["accuracy"].min()) - 0.01), 1.0)
+    val_low = max(0.85, float(curves["val_accuracy"].min()) - 0.005)
+    axes[1].set_ylim(val_low, max(float(curves["val_accuracy"].max()), table["target"].max())
+                     + 0.005)
+    axes[0].legend(loc="lower right", fontsize=8, title="run (one line per seed)",
+                   title_fontsize=8)
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.suptitle("Full-scale runs: accuracy per epoch (54,000 training images)")
+    fig.tight_layout()
+    return _done(fig)

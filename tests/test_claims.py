@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 
 from fmnist_helpers import claims
@@ -186,7 +187,10 @@ def _store_full_run(store, config, test_accuracy):
     from fmnist_helpers.runs import RESULT_FILE, write_json
 
     entry = store.new_entry(config)
-    write_json(entry / "history.json", {"loss": [0.3] * config.epochs})
+    write_json(entry / "history.json", {
+        "loss": [0.3] * config.epochs,
+        "accuracy": list(np.linspace(0.8, test_accuracy + 0.02, config.epochs)),
+        "val_accuracy": list(np.linspace(0.8, test_accuracy + 0.002, config.epochs))})
     (entry / "model.keras").write_bytes(b"")
     write_json(entry / RESULT_FILE, {
         "test_accuracy": test_accuracy, "val_accuracy": test_accuracy + 0.002,
@@ -217,6 +221,19 @@ def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path)
     assert seed_row["seeds"] == 1 and not seed_row["reached"]
     html = viz.full_scale_table(table).data
     assert "94.70%" in html and "one seed" in html and "91.30%" in html
+
+    curves = claims.full_scale_curves(store)
+    assert len(curves) == 3 * recipe.epochs  # one line per stored run
+    recipe_curves = curves[curves["model"] == "Our ConvNet, standard recipe"]
+    assert sorted(recipe_curves["seed"].unique()) == [0, 1]
+    last = recipe_curves[recipe_curves["epoch"] == recipe.epochs].set_index("seed")
+    assert last.loc[0, "val_accuracy"] == pytest.approx(0.952)
+    figure = viz.full_scale_curves(curves, table)
+    assert len(figure.axes) == 2 and len(figure.axes[0].lines) == 3
+    targets = {target for _, target, _ in claims.FULL_SCALE_ROWS.values()}
+    assert len(figure.axes[1].lines) == 3 + len(targets)  # runs, then one line per target
+    assert len(viz.full_scale_curves(claims.full_scale_curves(RunStore(tmp_path / "empty")),
+                                     empty).axes) == 1
 
 
 def test_the_standard_recipe_is_context_for_claims_3_and_19_never_evidence():
