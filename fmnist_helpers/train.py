@@ -279,6 +279,10 @@ class _RunMonitor(keras.callbacks.Callback):
                 if name in logs:
                     parts.append(f"{name} {float(logs[name]):.4f}")
             parts.append(f"{seconds:.1f}s")
+            left = self.config.epochs - (epoch + 1)
+            if left and seconds >= 30:  # long runs: say when they will end
+                recent = [r["seconds"] for r in self.records[-5:]]
+                parts.append(f"(about {left * sum(recent) / len(recent) / 60:.0f} min left)")
             if self.diverged_epoch is not None:
                 parts.append("DIVERGED")
             print("  ".join(parts), file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RunStore
+from fmnist_helpers.runs import RunConfig, RunStore
 from fmnist_helpers.train import train
 
 pytestmark = pytest.mark.slow
@@ -177,3 +177,18 @@ def test_standard_recipe_trains_and_its_schedule_ends_at_zero(tiny_config, store
     assert model.loss.label_smoothing == pytest.approx(0.1)
     assert int(model.optimizer.iterations) == config.epochs * 1000 // 50
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_long_epochs_print_the_time_left(tmp_path, capsys):
+    import keras
+
+    from fmnist_helpers.train import _RunMonitor
+
+    monitor = _RunMonitor(RunConfig(epochs=30), tmp_path, verbose=True)
+    monitor.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    monitor.on_epoch_begin(0)
+    monitor.epoch_start -= 60  # as if the first epoch took a minute
+    monitor.on_epoch_end(0, {"loss": 0.5, "val_accuracy": 0.8})
+    line = capsys.readouterr().err
+    assert "epoch 1/30" in line and "(about 29 min left)" in line
+    assert (tmp_path / "epochs.json").is_file()  # the epoch log a resumed run reads back
