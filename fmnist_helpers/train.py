@@ -337,6 +337,17 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
         return stored
 
     arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
+    steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
+
+    def fresh_model() -> keras.Model:
+        set_determinism(config.seed)
+        model = build_from_config(config)
+        compile_model(model, config, steps_per_epoch)
+        return model
+
+    # This order (seed, model, then the data pipeline) is part of what a run key reproduces:
+    # tf.data's shuffle seed combines with the global seed set here.
+    model = fresh_model()
     augmentation = build_augmentation(config.augment, seed=config.seed)
     train_ds = data_lib.make_dataset(arrays["x_train"], arrays["y_train"],
                                      batch_size=config.batch_size, training=True,
@@ -347,21 +358,25 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
 
     entry = store.staging_entry(config)
     try:
-        run = _fit_into(entry, config, arrays, train_ds, val_ds, test_ds, store, verbose)
+        run = _fit_into(entry, model, fresh_model, config, arrays, (train_ds, val_ds, test_ds),
+                        store, verbose)
     finally:
         store.release(entry)
     return run
 
 
-def _fit_into(entry, config, arrays, train_ds, val_ds, test_ds, store, verbose) -> Run:
-    """Build, fit (resuming from a backup in ``entry`` if there is one), evaluate and commit."""
+def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbose) -> Run:
+    """Fit (resuming from a backup in ``entry`` if there is one), evaluate and commit.
+
+    ``fresh_model()`` rebuilds the model if the backup cannot be restored.
+    """
+    train_ds, val_ds, test_ds = datasets
     if verbose:
         print(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
               f"{len(arrays['y_train'])} images -> {store.root}", file=sys.stderr, flush=True)
     for attempt in ("resume", "fresh"):
-        set_determinism(config.seed)
-        model = build_from_config(config)
-        compile_model(model, config, math.ceil(len(arrays["y_train"]) / config.batch_size))
+        if attempt == "fresh":
+            model = fresh_model()
         monitor = _RunMonitor(config, entry, verbose)
         # Saves weights, optimizer state (so a learning-rate schedule goes on where it was) and
         # the epoch after every epoch, keeping the one before in case the process dies while
@@ -375,7 +390,8 @@ def _fit_into(entry, config, arrays, train_ds, val_ds, test_ds, store, verbose) 
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
                       callbacks=[monitor, backup], shuffle=False, verbose=0)  # tf.data shuffles
         except (OSError, ValueError) as error:
-            if monitor.start_epoch is not None or attempt == "fresh":
+            restoring = monitor.start_epoch is None and (entry / BACKUP_DIR).exists()
+            if not restoring or attempt == "fresh":
                 raise
             # No epoch started: the backup could not be restored. Start the run over.
             print(f"[{config.label}] the backup in {entry / BACKUP_DIR} cannot be restored "
