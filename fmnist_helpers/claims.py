@@ -531,6 +531,16 @@ FULL_SCALE_ROWS = {
 }
 
 
+def _full_scale_runs(store, max_seeds: int):
+    """Each :data:`FULL_SCALE_ROWS` entry as ``(config, (title, target, source), stored runs)``."""
+    from fmnist_helpers.runs import RunStore
+
+    store = store or RunStore()
+    configs = full_scale_configs()
+    return [(configs[key], row, _stored_runs(store, configs[key], max_seeds))
+            for key, row in FULL_SCALE_ROWS.items()]
+
+
 def full_scale_table(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
     """The full-scale headline runs found in the run store (never trains).
 
@@ -544,20 +554,15 @@ def full_scale_table(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
         ``val_accuracy`` (mean), ``epochs``, ``minutes`` (training per run), ``images_per_s``,
         ``target``, ``target_from`` and ``reached`` (``None`` while no run is stored).
     """
-    from fmnist_helpers.runs import RunStore
-
-    store = store or RunStore()
-    configs = full_scale_configs()
     rows = []
-    for key, (title, target, source) in FULL_SCALE_ROWS.items():
-        runs = _stored_runs(store, configs[key], max_seeds)
+    for config, (title, target, source), runs in _full_scale_runs(store, max_seeds):
         test = [float(r["test_accuracy"]) for r in runs]
         mean = float(np.mean(test)) if runs else np.nan
         rows.append({
             "model": title, "seeds": len(runs), "test_accuracy": mean,
             "spread": spread(test) if len(runs) > 1 else np.nan,
             "val_accuracy": float(np.mean([r["val_accuracy"] for r in runs])) if runs else np.nan,
-            "epochs": runs[0]["epochs_completed"] if runs else configs[key].epochs,
+            "epochs": runs[0]["epochs_completed"] if runs else config.epochs,
             "minutes": float(np.mean([r["train_seconds"] for r in runs])) / 60 if runs else np.nan,
             "images_per_s": (float(np.mean([r["images_per_second"] for r in runs]))
                              if runs else np.nan),
@@ -579,13 +584,9 @@ def full_scale_curves(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
         (from 1), ``accuracy`` (training, on augmented images where the row augments) and
         ``val_accuracy``. Empty (with those columns) while no run is stored.
     """
-    from fmnist_helpers.runs import RunStore
-
-    store = store or RunStore()
-    configs = full_scale_configs()
     rows = []
-    for key, (title, _, _) in FULL_SCALE_ROWS.items():
-        for run in _stored_runs(store, configs[key], max_seeds):
+    for _, (title, _, _), runs in _full_scale_runs(store, max_seeds):
+        for run in runs:
             for epoch, (train, val) in enumerate(zip(run.history["accuracy"],
                                                      run.history["val_accuracy"]), start=1):
                 rows.append({"model": title, "seed": run.config.seed, "epoch": epoch,

@@ -244,7 +244,7 @@ class _RunMonitor(keras.callbacks.Callback):
             del self.records[epoch:]  # epochs logged after the last backup are redone
             if epoch == 0:
                 self.resumed_at = []
-            if epoch > 0:
+            else:
                 self.resumed_at.append(epoch + 1)
                 if self.verbose:
                     print(f"[{self.config.label}] resuming at epoch {epoch + 1}/"
