@@ -30,6 +30,7 @@ report: data
 	$(BIN)/fmnist-report build --profile $(PROFILE)
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lab: setup

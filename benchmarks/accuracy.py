@@ -5,11 +5,10 @@ full-width models, 30 epochs, batch 1000, Adam 1e-4 -- and writes ``benchmarks/a
 test accuracy (mean and spread over the seeds done), validation accuracy, epochs, training time,
 throughput and the machine. The targets are the seed report's numbers (ConvNet 93.7% test,
 VGG-like + BN + augmentation 94.0%). Two extra rows train the same two models with a standard
-recipe (``claims.STANDARD_RECIPE``: He init, batch norm, batch 128, Adam 1e-3 with cosine decay,
-label smoothing 0.1, flips and translations; ConvNet target 94.5%), and one the ConvNet with
-that recipe plus random erasing. An interrupted run resumes
-from its last finished epoch when the benchmark is run again. The report is rewritten after every run,
-so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
+recipe (``fullscale.STANDARD_RECIPE``; ConvNet target 94.5%), and one the ConvNet with that recipe
+plus random erasing; ``fmnist_helpers.fullscale`` defines every row. An interrupted run resumes
+from its last finished epoch when the benchmark is run again. The report is rewritten after every
+run, so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
 profile's claims ledger.
 
 On a 2-core CPU one run takes one to one and a half hours.
@@ -30,13 +29,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fmnist_helpers.claims import (  # noqa: E402
+from fmnist_helpers.display import full_scale_display
+from fmnist_helpers.fullscale import (
     FULL_SCALE_ROWS,
+    STANDARD_RECIPE,
+    describe_recipe,
     full_scale_configs,
     full_scale_table,
 )
-from fmnist_helpers.runs import RunStore  # noqa: E402
-from fmnist_helpers.viz import full_scale_display  # noqa: E402
+from fmnist_helpers.runs import RunStore
+from fmnist_helpers.train import train
 
 ROWS = tuple(FULL_SCALE_ROWS)
 REPORT = Path(__file__).with_name("accuracy.md")
@@ -52,22 +54,20 @@ def _machine() -> str:
 def write_report(store: RunStore, path: Path = REPORT) -> str:
     """Write the Markdown report from every run of the rows in the store; return its text."""
     lines = ["# Full-scale headline accuracies", "",
-             f"Measured with `python benchmarks/accuracy.py` on {dt.date.today():%Y-%m-%d}; "
-             f"machine: {_machine()}.", "",
-             "Full profile: all 54,000 training images (6,000 held out for validation), the "
-             "10,000 test images, full-width models, 30 epochs. The seed's recipe: batch 1000, "
-             "Adam 1e-4, Xavier initialization, dropout 0.2. The standard recipe changes only "
-             "the training of the same architectures: He initialization, batch norm, batch 128, "
-             "Adam 1e-3 with cosine decay to zero, label smoothing 0.1, random horizontal flips "
-             "and translations (up to 10%), dropout 0.2 (`claims.STANDARD_RECIPE`); the last row "
-             "adds random erasing (half the images get a rectangle of 2-33% of their area "
-             "replaced by noise; `claims.RECIPE_WITH_ERASING`). Spread = max - min over "
-             "seeds.", ""]
+             (f"Measured with `python benchmarks/accuracy.py` on {dt.date.today():%Y-%m-%d}; "
+             f"machine: {_machine()}."), "",
+             ("Full profile: all 54,000 training images (6,000 held out for validation), the "
+              "10,000 test images, full-width models, 30 epochs. The seed's recipe: batch 1000, "
+              "Adam 1e-4, Xavier initialization, dropout 0.2. The standard recipe "
+              "(`fullscale.STANDARD_RECIPE`) changes only the training of the same "
+              f"architectures: {describe_recipe(STANDARD_RECIPE)}; the last row also uses "
+              "random erasing (`fullscale.RECIPE_WITH_ERASING`). Spread = max - min over "
+              "seeds."), ""]
     shown = full_scale_display(full_scale_table(store))
     lines += ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     lines += ["| " + " | ".join(values) + " |" for values in shown.itertuples(index=False)]
-    lines += ["", "Runs are kept in the run store (`runs/`), where the full profile's claims "
-              "ledger (`10_conclusions`) finds them.", ""]
+    lines += ["", ("Runs are kept in the run store (`runs/`), where the full profile's claims "
+              "ledger (`10_conclusions`) finds them."), ""]
     text = "\n".join(lines)
     path.write_text(text)
     return text
@@ -75,7 +75,8 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help="comma-separated: " + ", ".join(ROWS))
     parser.add_argument("--seeds", type=int, default=1, help="seeds per row (default 1)")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite accuracy.md from the runs already stored")
@@ -87,8 +88,6 @@ def main(argv=None) -> int:
                      "--seeds must be at least 1")
     store = RunStore()
     if not args.report_only:
-        from fmnist_helpers.train import train
-
         configs = full_scale_configs()
         for key in rows:
             for seed in range(args.seeds):

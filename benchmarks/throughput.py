@@ -20,11 +20,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from fmnist_helpers.profiles import get_profile  # noqa: E402
-from fmnist_helpers.runs import RunStore  # noqa: E402
-from fmnist_helpers.train import prepared_splits, train  # noqa: E402
+from fmnist_helpers.data import prepared_splits
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.runs import RunStore
+from fmnist_helpers.train import train
 
 
 def plain_fit(arrays, *, epochs, batch_size, width, seed) -> float:

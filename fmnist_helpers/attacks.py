@@ -12,12 +12,15 @@ All attacks take gradients with respect to the *input* only; the model is called
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from fmnist_helpers.runs import stored_result
+from fmnist_helpers.cache import stored_result
+from fmnist_helpers.data import CLASS_NAMES, NUM_CLASSES, probe_set
 
 _BATCH = 500
 
@@ -279,6 +282,7 @@ def attack_table(model, images, labels, *, epsilon: float, steps: int = 20,
     return table, adversarial
 
 
+@stored_result
 def robustness_curve(model, images, labels, epsilons, *, steps: int = 10,
                      seed: int = 0) -> pd.DataFrame:
     """Test accuracy under untargeted FGSM and PGD for each epsilon.
@@ -307,11 +311,73 @@ def robustness_curve(model, images, labels, epsilons, *, steps: int = 10,
     return pd.DataFrame(rows).set_index("epsilon")
 
 
+@dataclasses.dataclass
+class FoolingAnalysis:
+    """Everything the fooling section shows, computed by :func:`fooling_analysis`.
+
+    Attributes:
+        start: The noise image the fooling starts from, ``(28, 28, 1)``.
+        fooled: One fooling image per class, ``(10, 28, 28, 1)``.
+        noise_info: ``fool_from_noise``'s info (targets, confidences, steps, success).
+        images: The attacked test images (the probe set of ``attack_images``).
+        labels: Their true classes.
+        table: ``attack_table``'s metrics, one row per attack.
+        adversarial: The adversarial images by attack name.
+        probabilities: The model's class probabilities for ``"original"`` and for each attack.
+        curve: ``robustness_curve`` on the first ``robustness_images`` images.
+    """
+
+    start: np.ndarray
+    fooled: np.ndarray
+    noise_info: dict
+    images: np.ndarray
+    labels: np.ndarray
+    table: pd.DataFrame
+    adversarial: dict[str, np.ndarray]
+    probabilities: dict[str, np.ndarray]
+    curve: pd.DataFrame
+
+
+def fooling_analysis(model, *, attack_images: int, epsilon: float, pgd_steps: int,
+                     noise_seed: int, robustness_images: int, robustness_epsilons,
+                     robustness_steps: int) -> FoolingAnalysis:
+    """The fooling section's analysis, called the same way by its notebook and the claims ledger.
+
+    Args:
+        model: The attacked model (logits); not changed.
+        attack_images: Test images attacked (the probe set of that size).
+        epsilon: L-infinity budget of FGSM and PGD.
+        pgd_steps: PGD iterations for the success rates.
+        noise_seed: Seed of the noise image driven to every class.
+        robustness_images: Images (the first of the attacked ones) in the robustness curve.
+        robustness_epsilons: Budgets of the robustness curve.
+        robustness_steps: PGD iterations of the robustness curve.
+
+    Returns:
+        The :class:`FoolingAnalysis`.
+
+    Raises:
+        ValueError: If ``robustness_images`` is not in ``1 .. attack_images``.
+    """
+    if not 1 <= robustness_images <= attack_images:
+        raise ValueError(f"robustness_images must be in 1..{attack_images} (the attacked "
+                         f"images); got {robustness_images}.")
+    start = noise_start(noise_seed)
+    fooled, noise_info = fool_from_noise(model, list(range(NUM_CLASSES)), start=start)
+    _, images, labels = probe_set(attack_images)
+    table, adversarial = attack_table(model, images, labels, epsilon=epsilon, steps=pgd_steps)
+    probabilities = {"original": predict_proba(model, images)}
+    probabilities.update({name: predict_proba(model, adv) for name, adv in adversarial.items()})
+    curve = robustness_curve(model, images[:robustness_images], labels[:robustness_images],
+                             list(robustness_epsilons), steps=robustness_steps)
+    return FoolingAnalysis(start=start, fooled=fooled, noise_info=noise_info, images=images,
+                           labels=labels, table=table, adversarial=adversarial,
+                           probabilities=probabilities, curve=curve)
+
+
 def fooling_findings(noise_info: dict, table: pd.DataFrame, curve: pd.DataFrame,
                      epsilon: float) -> list[str]:
     """Sentences on the fooling results, derived from their numbers."""
-    from fmnist_helpers.data import CLASS_NAMES
-
     reached = sum(noise_info["success"])
     steps = [s for s, ok in zip(noise_info["steps"], noise_info["success"]) if ok]
     lines = [
@@ -322,7 +388,8 @@ def fooling_findings(noise_info: dict, table: pd.DataFrame, curve: pd.DataFrame,
     ]
     for name, row in table.iterrows():
         lines.append(
-            f"{name}: success rate {row['success_rate']:.1%}, accuracy {row['accuracy_before']:.1%} "
+            f"{name}: success rate {row['success_rate']:.1%}, accuracy "
+            f"{row['accuracy_before']:.1%} "
             f"-> {row['accuracy_after']:.1%}, mean L-inf {row['linf_mean']:.3f}, mean L2 "
             f"{row['l2_mean']:.2f} (epsilon {epsilon:g}, i.e. {epsilon * 255:.0f} of 255 grey "
             "levels per pixel).")

@@ -10,25 +10,13 @@ so that two runs with the same seed see the same sequence.
 
 from __future__ import annotations
 
+import time
+
 import keras
 from keras import layers
 
-#: The seed's seven augmentations (section 2), in its order.
-SEED_AUGMENTATIONS = ("scale", "flip", "rotate", "lighting", "salt_pepper", "perspective",
-                      "translate")
-#: Names usable in ``RunConfig.augment``: the seed's, and random erasing (Zhong et al. 2017),
-#: which the seed does not use.
-AUGMENTATIONS = SEED_AUGMENTATIONS + ("erase",)
-AUGMENTATION_TITLES = {
-    "scale": "Scaling (zoom)",
-    "flip": "Horizontal flip",
-    "rotate": "Rotation",
-    "lighting": "Lighting (brightness, contrast)",
-    "salt_pepper": "Salt-and-pepper noise",
-    "perspective": "Perspective transform",
-    "translate": "Translation",
-    "erase": "Random erasing",
-}
+from fmnist_helpers.choices import AUGMENTATION_TITLES, AUGMENTATIONS, SEED_AUGMENTATIONS
+from fmnist_helpers.data import make_dataset
 
 
 class SaltAndPepper(layers.Layer):
@@ -67,7 +55,8 @@ class SaltAndPepper(layers.Layer):
         return {**super().get_config(), "fraction": self.fraction, "seed": self.seed}
 
 
-def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0, **options) -> layers.Layer:
+def augmentation_layer(name: str, *, seed: int = 0, strength: float = 1.0,
+                       **options) -> layers.Layer:
     """Return the Keras layer for one named augmentation.
 
     Args:
@@ -213,10 +202,6 @@ def throughput(images, labels, names=SEED_AUGMENTATIONS, *, batch_size: int = 12
         ``{stage: images per second}``, stages named by their titles, plus ``"no augmentation"``
         and ``"all composed"``.
     """
-    import time
-
-    from fmnist_helpers.data import make_dataset
-
     stages = [("no augmentation", None)]
     stages += [(AUGMENTATION_TITLES[name], build_augmentation([name], seed=seed)) for name in names]
     stages.append(("all composed", build_augmentation(list(names), seed=seed)))

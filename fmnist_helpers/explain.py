@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from keras import layers, ops
+from scipy.stats import spearmanr
+from skimage.metrics import structural_similarity
 
+from fmnist_helpers.cache import stored_result
 from fmnist_helpers.models import block_output, conv_blocks, dense_blocks
-from fmnist_helpers.runs import stored_result
-from fmnist_helpers.studies import is_clear_difference, spread
+from fmnist_helpers.stats import is_clear_difference, spread
 
 #: Maps compared by the sanity check, in the order shown.
 SANITY_METHODS = ("gradient", "guided_backprop", "grad_cam")
@@ -46,7 +48,7 @@ def _batch(image) -> tuple[np.ndarray, tuple]:
 
 
 def _layer(model: keras.Model, name: str) -> keras.layers.Layer:
-    """A block's post-activation layer (``conv4`` -> ``conv4_act`` with batch norm), or any layer."""
+    """A block's post-activation layer (``conv4`` -> ``conv4_act`` with batch norm) or a layer."""
     if name in conv_blocks(model) + dense_blocks(model):
         return block_output(model, name)
     try:
@@ -94,7 +96,7 @@ def activations(model: keras.Model, image, blocks=("conv1",)) -> dict[str, np.nd
 
 @ops.custom_gradient
 def guided_relu(x):
-    """ReLU whose gradient passes only where both the input and the incoming gradient are positive."""
+    """ReLU whose gradient passes only where the input and the incoming gradient are positive."""
 
     def grad(*args, upstream=None):
         if upstream is None:
@@ -143,7 +145,8 @@ def _class(model, batch, class_index):
     if class_index is None:
         return int(np.argmax(keras.ops.convert_to_numpy(model(batch, training=False))[0]))
     if not 0 <= class_index < model.output.shape[-1]:
-        raise ValueError(f"class_index must be in [0, {model.output.shape[-1]}), got {class_index}.")
+        raise ValueError(f"class_index must be in [0, {model.output.shape[-1]}), "
+                         f"got {class_index}.")
     return int(class_index)
 
 
@@ -259,9 +262,6 @@ def similarity(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     Raises:
         ValueError: If the shapes differ.
     """
-    from scipy.stats import spearmanr
-    from skimage.metrics import structural_similarity
-
     a = np.abs(np.asarray(a, dtype=np.float64)).squeeze()
     b = np.abs(np.asarray(b, dtype=np.float64)).squeeze()
     if a.shape != b.shape:
@@ -416,7 +416,7 @@ def sanity_verdict(scores: pd.DataFrame) -> dict:
     clear = is_clear_difference(guided, gradient)
     return {"guided": float(guided.mean()), "gradient": float(gradient.mean()),
             "spread": max(spread(guided), spread(gradient)), "difference": difference,
-            "images": int(len(guided)), "guided_survives": clear and difference > 0,
+            "images": len(guided), "guided_survives": clear and difference > 0,
             "guided_changes": clear and difference < 0}
 
 
@@ -466,7 +466,8 @@ def sparsity_findings(table: pd.DataFrame) -> list[str]:
     first, last = table["epoch"].min(), table["epoch"].max()
     start = table[table["epoch"] == first].set_index("block")
     end = table[table["epoch"] == last].set_index("block")
-    sparser = [b for b in start.index if end.loc[b, "zero_fraction"] > start.loc[b, "zero_fraction"]]
+    sparser = [b for b in start.index
+               if end.loc[b, "zero_fraction"] > start.loc[b, "zero_fraction"]]
     sentences = [
         f"From epoch {first} to epoch {last}, the fraction of zero activations rose in "
         f"{len(sparser)} of {len(start)} conv layers ("

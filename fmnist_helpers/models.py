@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from keras import layers
 
+from fmnist_helpers.choices import ACTIVATIONS, INITIALIZERS, KERNEL_SIZES, MODEL_NAMES
+
 #: Per architecture: a list of layer specs. ``("conv", filters)``, ``("pool",)``,
 #: ``("fc", units)``. Taken from the seed's appendix (section 13).
 ARCHITECTURES: dict[str, list[tuple]] = {
@@ -30,18 +32,6 @@ ARCHITECTURES: dict[str, list[tuple]] = {
     "convnet": [("conv", 64), ("pool",), ("conv", 128), ("pool",), ("conv", 256),
                 ("conv", 256), ("pool",), ("fc", 1024), ("fc", 1024)],
 }
-MODEL_NAMES = tuple(ARCHITECTURES)
-MODEL_TITLES = {
-    "feedforward": "Feed-forward (512-128)",
-    "cnn1": "CNN, 1 conv layer",
-    "cnn3": "CNN, 3 conv layers",
-    "cnn4": "CNN, 4 conv layers",
-    "vgg_like": "VGG-like",
-    "convnet": "Our ConvNet",
-}
-INITIALIZERS = ("xavier", "he", "random")
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu")
-KERNEL_SIZES = (3, 5, 7)
 #: Moving-average momentum of batch norm. Keras's default (0.99) needs thousands of steps before
 #: the moving statistics used at inference settle; our quick runs take a few hundred, where
 #: 0.99 left validation accuracy near chance although training went well.
@@ -134,17 +124,17 @@ def build_model(
         if kind == "pool":
             x = layers.MaxPooling2D(2, padding="same", name=layer_name)(x)
             continue
-        units = max(1, int(round(spec[1] * width)))
+        units = max(1, round(spec[1] * width))
         if kind == "fc" and not flattened:
             x = layers.Flatten(name="flatten")(x)
             flattened = True
-        common = dict(
-            activation=None if batch_norm else activation,
-            use_bias=not batch_norm,
-            kernel_initializer=init(),
-            bias_initializer="zeros",
-            name=layer_name,
-        )
+        common = {
+            "activation": None if batch_norm else activation,
+            "use_bias": not batch_norm,
+            "kernel_initializer": init(),
+            "bias_initializer": "zeros",
+            "name": layer_name,
+        }
         if kind == "conv":
             x = layers.Conv2D(units, kernel_size, padding="same", **common)(x)
         else:

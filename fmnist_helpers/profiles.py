@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from fmnist_helpers.runs import RunConfig
+from fmnist_helpers.config import RunConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,44 +105,3 @@ def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}.")
     return PROFILES[name]
-
-
-def section_parameters(profile: Profile, section: str) -> dict:
-    """Return the parameters a profile gives a section notebook.
-
-    Every notebook takes ``profile`` (the baseline runs come from it); some take more. A section
-    executed several times returns ``{job name: parameters}`` instead of one dict.
-
-    Args:
-        profile: The profile.
-        section: The notebook's name, e.g. ``"02_convnet"``.
-
-    Returns:
-        The parameters (the quick profile's equal the notebook's defaults: a test checks).
-    """
-    from fmnist_helpers.studies import EXPERIMENT_STUDIES
-
-    small = profile.name == "smoke"
-    parameters = {"profile": profile.name}
-    study_parameters = {
-        "seeds": profile.seeds,
-        "accuracy_threshold": ACCURACY_THRESHOLDS[profile.name],
-    }
-    if section == "00_data":
-        parameters.update(samples_per_class=10, comparison_samples=1000 if small else 5000)
-    elif section == "01_augmentation":
-        parameters.update(first_class=0, images_shown=5, throughput_images=1000 if small else 4000)
-    elif section == "06_visualizations":
-        parameters.update(image_class=9, guided_layer="conv4", guided_channels=10, guided_seed=0,
-                          sanity_images=3 if small else 10, tsne_points=profile.probe_size)
-    elif section == "09_observations":
-        parameters.update(seeds=profile.seeds, shown=8, tsne_samples=300 if small else 2000)
-    elif section == "07_fooling":
-        parameters.update(attack_images=200 if small else 1000, epsilon=0.1, pgd_steps=20,
-                          noise_seed=0, shown=5)
-    elif section in ("03_initialization", "04_batchnorm", "05_dropout"):
-        parameters.update(study_parameters)
-    elif section == "08_experiments":
-        return {f"{section}_{study}": {**parameters, "study": study, **study_parameters}
-                for study in EXPERIMENT_STUDIES}
-    return parameters

@@ -20,37 +20,36 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import html
 import json
 import os
 import platform
-import re
+import shutil
+import subprocess
 import sys
 import time
 import traceback
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from fmnist_helpers.profiles import get_profile, section_parameters
+import jinja2
+import nbformat
+import papermill
+from tqdm import tqdm
+
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.render import TEMPLATE_DIR, render
+from fmnist_helpers.runs import RunStore
+from fmnist_helpers.sections import SECTION_NAMES, get_section
+from fmnist_helpers.seed_report import seed_accuracies_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 
-#: Report sections in order: (notebook name, title).
-SECTIONS: dict[str, str] = {
-    "00_data": "Know your data",
-    "01_augmentation": "Data augmentation",
-    "02_convnet": "Our ConvNet",
-    "03_initialization": "Weight initialization",
-    "04_batchnorm": "Batch normalization",
-    "05_dropout": "Dropout",
-    "06_visualizations": "Seeing inside the network",
-    "07_fooling": "Fooling the network",
-    "08_experiments": "Experiments",
-    "09_observations": "Observations",
-    "10_conclusions": "Conclusions: the seed's claims, judged",
-}
-
+#: The index page; autoescaping on, so no text from a build can inject HTML.
+_INDEX_TEMPLATE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+    trim_blocks=True, lstrip_blocks=True).get_template("report_index.html.j2")
 
 @dataclasses.dataclass(frozen=True)
 class Job:
@@ -82,19 +81,21 @@ def resolve_sections(names: str | list[str] | None) -> list[str]:
         ValueError: If a name matches no section; the message lists them.
     """
     if names is None or names == "" or names == []:
-        return list(SECTIONS)
+        return list(SECTION_NAMES)
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     chosen = set()
     for name in names:
-        matches = [s for s in SECTIONS if s == name or s.split("_")[0] == name]
+        matches = [s for s in SECTION_NAMES if s == name or s.split("_")[0] == name]
         if not matches:
-            raise ValueError(f"unknown section {name!r}; the sections are {', '.join(SECTIONS)}.")
+            raise ValueError(f"unknown section {name!r}; the sections are "
+                             f"{', '.join(SECTION_NAMES)}.")
         chosen.update(matches)
-    return [s for s in SECTIONS if s in chosen]
+    return [s for s in SECTION_NAMES if s in chosen]
 
 
-def jobs_for(profile_name: str, sections: list[str], notebook_dir: Path = NOTEBOOK_DIR) -> list[Job]:
+def jobs_for(profile_name: str, sections: list[str],
+             notebook_dir: Path = NOTEBOOK_DIR) -> list[Job]:
     """List the notebook executions of a build.
 
     Args:
@@ -107,16 +108,11 @@ def jobs_for(profile_name: str, sections: list[str], notebook_dir: Path = NOTEBO
     """
     profile = get_profile(profile_name)
     jobs = []
-    for section in sections:
-        notebook = Path(notebook_dir) / f"{section}.ipynb"
-        variants = section_parameters(profile, section)
-        if not all(isinstance(value, dict) for value in variants.values()):
-            variants = {section: variants}  # executed once
-        for name, parameters in variants.items():
-            title = SECTIONS.get(section, section)
-            if name != section:
-                title = f"{title}: {name[len(section) + 1:].replace('_', ' ')}"
-            jobs.append(Job(name=name, notebook=notebook, title=title, parameters=parameters))
+    for name in sections:
+        section = get_section(name)
+        notebook = Path(notebook_dir) / section.notebook
+        for job, title, parameters in section.jobs(profile):
+            jobs.append(Job(name=job, notebook=notebook, title=title, parameters=parameters))
     return jobs
 
 
@@ -151,8 +147,6 @@ def check_parameters(notebook: str | os.PathLike, parameters: dict[str, Any]) ->
             notebook, the parameter and the accepted parameters with their types.
         FileNotFoundError: If the notebook does not exist.
     """
-    import papermill
-
     notebook = Path(notebook)
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook not found: {notebook}")
@@ -177,8 +171,6 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
         ``status`` ("ok" or "FAILED"), ``error`` (first line), ``seconds``, ``notebook``
         (the executed copy).
     """
-    import papermill
-
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{job.name}.ipynb"
     start = time.perf_counter()
@@ -224,103 +216,14 @@ def _stderr_to(path: Path):
 
 
 def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
-    import nbformat
-
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(nbformat.v4.new_markdown_cell(
         f"# {job.title}\n\n**This section failed before it could run.**\n\n```\n{text}\n```"))
     nbformat.write(notebook, path)
 
 
-def render(executed: Path, html_path: Path, *, show_code: bool) -> None:
-    """Render an executed notebook to standalone HTML with embedded images.
-
-    Args:
-        executed: The executed ``.ipynb``.
-        html_path: Where to write the HTML.
-        show_code: Keep the code cells (otherwise only narrative and outputs).
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="fmnist",
-                            extra_template_basedirs=[str(Path(__file__).parent / "templates")])
-    exporter.exclude_input = not show_code
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    notebook = nbformat.read(executed, as_version=4)
-    profile = fill_profile(notebook)
-    drop_library_noise(notebook)
-    body, _ = exporter.from_notebook_node(notebook, resources={"fmnist_profile": profile})
-    html_path.write_text(body, encoding="utf-8")
-
-
-PROFILE_PLACEHOLDER = "{{profile}}"
-
-
-def fill_profile(notebook) -> str | None:
-    """Replace ``{{profile}}`` in markdown cells with the profile the notebook ran with.
-
-    Args:
-        notebook: An executed ``nbformat`` notebook (papermill records its parameters in the
-            metadata); changed in place.
-
-    Returns:
-        The profile's name, or ``None`` if the notebook has none.
-    """
-    parameters = notebook.metadata.get("papermill", {}).get("parameters", {})
-    name = parameters.get("profile")
-    if name is None:
-        for cell in notebook.cells:  # not injected: the notebook's own default
-            if "parameters" in cell.metadata.get("tags", []):
-                for line in cell.source.splitlines():
-                    if line.startswith("profile"):
-                        name = line.split("=", 1)[1].split("#")[0].strip().strip("\"'")
-    try:
-        profile = get_profile(name)
-        text = f"`{profile.name}` — {profile.description}"
-    except ValueError:
-        text = f"`{name}`"
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown" and PROFILE_PLACEHOLDER in cell.source:
-            cell.source = cell.source.replace(PROFILE_PLACEHOLDER, text)
-    return name
-
-
-_NOISE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]"
-    r"|To enable the following instructions: |.*This TensorFlow binary is optimized)"
-)
-
-
-def drop_library_noise(notebook) -> None:
-    """Remove TensorFlow's start-up log lines from stderr outputs (rendering only).
-
-    TensorFlow's C++ logging writes lines such as ``I0000 00:00:... port.cc:153] oneDNN ...``
-    before ``TF_CPP_MIN_LOG_LEVEL`` takes effect; they say nothing about the study. Other
-    stderr output (progress lines, warnings) is kept. The executed notebook keeps everything.
-    """
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        kept = []
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                lines = [line for line in output["text"].splitlines(keepends=True)
-                         if not _NOISE.match(line)]
-                if not "".join(lines).strip():
-                    continue
-                output["text"] = "".join(lines)
-            kept.append(output)
-        cell["outputs"] = kept
-
-
 def environment_summary() -> dict[str, str]:
     """Return versions and hardware for the index page."""
-    import shutil
-    import subprocess
-    from importlib import metadata
-
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -331,7 +234,8 @@ def environment_summary() -> dict[str, str]:
         pass
     gpu = "none"
     if shutil.which("nvidia-smi"):
-        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
+                                 check=False)
         gpu = listing.stdout.strip().replace("\n", "; ") or "none"
     return {
         "python": platform.python_version(),
@@ -349,8 +253,6 @@ def claims_summary(site: Path) -> str | None:
     It is the Markdown output of the notebook's cell tagged ``summary``; ``None`` if the section was
     not built (or failed before printing it).
     """
-    import nbformat
-
     path = Path(site) / "notebooks" / "10_conclusions.ipynb"
     if not path.is_file():
         return None
@@ -366,15 +268,13 @@ def claims_summary(site: Path) -> str | None:
 
 def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[str, str]]:
     """Return headline figures read from the recorded runs of a profile (what exists)."""
-    from fmnist_helpers.runs import RunStore
-
     profile = get_profile(profile_name)
     figures = []
     run = RunStore().get(profile.baseline())
     if run is not None:
         figures.append(("ConvNet validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
         figures.append(("ConvNet test accuracy", f"{run['test_accuracy']:.2%}"))
-        figures.append(("Seed report (full scale)", "92.86% validation, 93.7% test"))
+        figures.append(("Seed report (full scale)", seed_accuracies_text()))
     summary = claims_summary(site) if site is not None else None
     if summary:
         figures.append(("The seed's 20 claims, judged (10_conclusions)", summary))
@@ -383,57 +283,30 @@ def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[
 
 def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
                 started: dt.datetime, environment: dict[str, str]) -> Path:
-    """Write ``index.html`` and ``build.json`` for the sections built so far."""
+    """Write ``index.html`` (from the Jinja template ``templates/report_index.html.j2``) and
+    ``build.json`` for the sections built so far.
+
+    Args:
+        site: The report directory of the profile.
+        profile_name: The profile built.
+        results: One record per job (``name``, ``title``, ``status``, ``error``, ``seconds``,
+            ``parameters``, ``html``, optionally ``earlier``).
+        started: When the build started.
+        environment: :func:`environment_summary` output.
+
+    Returns:
+        The index's path.
+    """
     profile = get_profile(profile_name)
-    esc = html.escape
-    rows = []
-    for r in results:
-        link = f'<a href="{esc(r["name"])}.html">{esc(r["title"])}</a>' if r.get("html") else esc(r["title"])
-        if r["status"] == "ok":
-            status = '<span class="ok">ok</span>'
-        elif r["status"] == "FAILED":
-            status = (f'<span class="failed">FAILED</span><div class="error">{esc(r["error"] or "")}'
-                      f' &mdash; <a href="{esc(r["name"])}.html#papermill-error-cell">failing cell</a></div>')
-        else:
-            status = f'<span class="pending">{esc(r["status"])}</span>'
-        if r.get("earlier"):
-            status += ' <span class="pending">(earlier build)</span>'
-        params = ", ".join(f"{esc(k)}={esc(json.dumps(v))}" for k, v in r["parameters"].items())
-        seconds = f"{r['seconds']:.0f} s" if r.get("seconds") is not None else ""
-        rows.append(f"<tr><td>{link}</td><td>{status}</td><td>{seconds}</td>"
-                    f"<td><code>{params}</code></td></tr>")
-    figures = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
-                      for k, v in headline_figures(profile_name, site))
-    env_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in environment.items())
     failed = sum(r["status"] == "FAILED" for r in results)
     summary = (f"{len(results) - failed} of {len(results)} sections ok" if not failed else
                f"{failed} of {len(results)} sections FAILED")
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>fmnist-study report ({esc(profile.name)} profile)</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .35rem .7rem; text-align: left; vertical-align: top; }}
-th {{ font-weight: 600; }}
-code {{ font-size: .8rem; color: #444; }}
-.ok {{ color: #176f2c; font-weight: 600; }} .failed {{ color: #b00020; font-weight: 700; }}
-.pending {{ color: #777; }} .error {{ color: #b00020; font-size: .85rem; }}
-.profile {{ background: #fff4d6; border: 1px solid #e6c35c; padding: .5rem .8rem; display: inline-block; }}
-</style></head><body>
-<h1>fmnist-study: a re-run of the Fashion-MNIST CNN study</h1>
-<p class="profile">Profile <b>{esc(profile.name)}</b>: {esc(profile.description)}.
-Numbers from the smoke and quick profiles are not the seed report's full-scale results.</p>
-<p>Built {esc(started.strftime('%Y-%m-%d %H:%M'))} &middot; {esc(summary)}</p>
-<h2>Sections</h2>
-<table><tr><th>section</th><th>status</th><th>wall time</th><th>parameters</th></tr>
-{''.join(rows)}</table>
-<h2>Headline figures</h2>
-<table>{figures or '<tr><td>no recorded runs yet</td></tr>'}</table>
-<h2>Environment</h2>
-<table>{env_rows}</table>
-</body></html>
-"""
+    sections = [dict(r, parameter_text=", ".join(f"{k}={json.dumps(v)}"
+                                                 for k, v in r["parameters"].items()))
+                for r in results]
+    page = _INDEX_TEMPLATE.render(
+        profile=profile, started=started.strftime("%Y-%m-%d %H:%M"), summary=summary,
+        sections=sections, figures=headline_figures(profile_name, site), environment=environment)
     index = site / "index.html"
     index.write_text(page, encoding="utf-8")
     record = {
@@ -448,7 +321,7 @@ Numbers from the smoke and quick profiles are not the seed report's full-scale r
 
 def _earlier_sections(site: Path, profile: str, rebuilt: set[str],
                       notebook_dir: Path) -> list[dict[str, Any]]:
-    """Sections of an earlier build of this site that this build does not redo (kept in the index)."""
+    """Sections of an earlier build of this site that this build does not redo (kept listed)."""
     record = site / "build.json"
     if not record.is_file():
         return []
@@ -456,7 +329,7 @@ def _earlier_sections(site: Path, profile: str, rebuilt: set[str],
         sections = json.loads(record.read_text())["sections"]
     except (ValueError, KeyError, OSError):
         return []
-    known = {j.name for j in jobs_for(profile, list(SECTIONS), notebook_dir)}
+    known = {j.name for j in jobs_for(profile, list(SECTION_NAMES), notebook_dir)}
     return [dict(s, earlier=True) for s in sections
             if s.get("name") in known - rebuilt and s.get("status") != "not built yet"]
 
@@ -464,7 +337,7 @@ def _earlier_sections(site: Path, profile: str, rebuilt: set[str],
 def _merge(profile: str, earlier: list[dict[str, Any]],
            current: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Earlier and current section records, in report order."""
-    order = {job.name: i for i, job in enumerate(jobs_for(profile, list(SECTIONS)))}
+    order = {job.name: i for i, job in enumerate(jobs_for(profile, list(SECTION_NAMES)))}
     return sorted(earlier + current, key=lambda r: order.get(r["name"], len(order)))
 
 
@@ -489,11 +362,9 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     Raises:
         ValueError: If a parameter does not fit its notebook (nothing is executed then).
     """
-    from tqdm import tqdm
-
     get_profile(profile)
     if jobs is None:
-        jobs = jobs_for(profile, sections or list(SECTIONS), Path(notebook_dir))
+        jobs = jobs_for(profile, sections or list(SECTION_NAMES), Path(notebook_dir))
     for job in jobs:  # all checked before anything runs
         check_parameters(job.notebook, job.parameters)
     site = Path(out_dir) / profile

@@ -8,7 +8,7 @@ as mean ± spread, epochs to reach an accuracy threshold, training time, diverge
 observation sentences generated from those numbers.
 
 A difference between two variants counts only when it is larger than the seed-to-seed spread
-(:func:`is_clear_difference`); otherwise the sentences call it unclear.
+(:func:`fmnist_helpers.stats.is_clear_difference`); otherwise the sentences call it unclear.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers.models import MODEL_NAMES, MODEL_TITLES
+from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
 from fmnist_helpers.profiles import Profile, get_profile
 from fmnist_helpers.runs import Run
-
-#: The augmentations used when a study turns augmentation on.
-TRAINING_AUGMENTATION = ("flip", "translate", "scale")
+from fmnist_helpers.stats import epochs_to_reach, is_clear_difference, spread, val_loss_rises
+from fmnist_helpers.train import train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,20 +69,26 @@ def _studies() -> dict[str, Study]:
               (Variant("without batch norm", {"batch_norm": False}),
                Variant("with batch norm", {"batch_norm": True})),
               "Does batch norm make our ConvNet learn faster and steady its validation loss?",
-              "A network with batch normalization learns faster as compared to the network without it. [...] Without batch normalization, the loss constantly oscillates with huge margins especially in the initial iterations."),
+              "A network with batch normalization learns faster as compared to the network "
+              "without it. [...] Without batch normalization, the loss constantly oscillates "
+              "with huge margins especially in the initial iterations."),
         Study("dropout_convnet", "Dropout on our ConvNet", "Figure 13",
               (Variant("without dropout", {"dropout": 0.0}),
                Variant("dropout rate 0.2 (keep 0.8)", {"dropout": 0.2})),
               "Does dropout make the validation loss fall steadily?",
-              "Validation loss on a network with dropouts follows a constant decreasing trend but without dropouts, it behaves randomly."),
+              "Validation loss on a network with dropouts follows a constant decreasing trend "
+              "but without dropouts, it behaves randomly."),
         Study("layers", "Number of layers: the six models", "Figure 16",
               tuple(Variant(MODEL_TITLES[m], {"model": m}) for m in models),
               "Do deeper models learn faster and better?",
-              "Though VGG-16 has more number of layers than our ConvNet, both the training and validation losses of the latter decreases more rapidly than VGG."),
+              "Though VGG-16 has more number of layers than our ConvNet, both the training and "
+              "validation losses of the latter decreases more rapidly than VGG."),
         Study("kernel_size", "Kernel size on our ConvNet", "Figure 17",
               each("kernel_size", (3, 5, 7), lambda k: f"{k}x{k}"),
               "Which kernel size suits our ConvNet?",
-              "For our ConvNet, 5x5 kernel gives better results. [...] We have also observed that a 3x3 kernel too gives good results. (A 7x7 filter may not capture the subtle details.)"),
+              "For our ConvNet, 5x5 kernel gives better results. [...] We have also observed "
+              "that a 3x3 kernel too gives good results. (A 7x7 filter may not capture the "
+              "subtle details.)"),
         Study("learning_rate", "Learning rate on our ConvNet", "Figure 18",
               each("learning_rate", (1e-2, 1e-3, 1e-4, 1e-5), lambda v: f"lr {v:g}"),
               "Which learning rate works best?",
@@ -107,7 +112,8 @@ def _studies() -> dict[str, Study]:
         Study("dropout", "Dropout rates on our ConvNet", "Figure 22",
               each("dropout", (0.0, 0.2, 0.5), lambda r: f"dropout rate {r:g}"),
               "Does dropout make the network learn faster?",
-              "Introducing dropouts makes the network learn faster as effective number of parameters decrease."),
+              "Introducing dropouts makes the network learn faster as effective number of "
+              "parameters decrease."),
         Study("augmentation", "Data augmentation on the VGG-like model", "Figure 23",
               (Variant("without augmentation", {"model": "vgg_like", "augment": ()}),
                Variant("with augmentation (" + ", ".join(TRAINING_AUGMENTATION) + ")",
@@ -118,11 +124,6 @@ def _studies() -> dict[str, Study]:
 
 
 STUDIES: dict[str, Study] = _studies()
-#: The studies of the experiments section (08), in the seed's order.
-EXPERIMENT_STUDIES = ("layers", "kernel_size", "learning_rate", "activation", "optimizer",
-                      "batchnorm", "dropout", "augmentation")
-
-
 def get_study(name: str) -> Study:
     """Return a study by name.
 
@@ -132,47 +133,6 @@ def get_study(name: str) -> Study:
     if name not in STUDIES:
         raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)}.")
     return STUDIES[name]
-
-
-def spread(values) -> float:
-    """Seed-to-seed spread of a measure: its range (max - min), 0 for a single value."""
-    values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-    return float(values.max() - values.min()) if len(values) > 1 else 0.0
-
-
-def is_clear_difference(a, b) -> bool:
-    """Whether two groups of per-seed values differ by more than their seed-to-seed spread.
-
-    The difference of the means must exceed the larger of the two ranges. With one seed per
-    group there is no spread to compare against and no difference counts as clear.
-
-    Args:
-        a: Per-seed values of one variant.
-        b: Per-seed values of the other.
-
-    Returns:
-        ``True`` if ``|mean(a) - mean(b)| > max(range(a), range(b))`` and both have at least
-        two finite values.
-    """
-    a = np.asarray([v for v in a if v is not None and np.isfinite(v)], dtype=float)
-    b = np.asarray([v for v in b if v is not None and np.isfinite(v)], dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return False
-    return bool(abs(a.mean() - b.mean()) > max(spread(a), spread(b)))
-
-
-def epochs_to_reach(history: dict[str, list], threshold: float) -> int | None:
-    """First epoch (1-based) whose validation accuracy reaches ``threshold``, else ``None``."""
-    for epoch, value in enumerate(history.get("val_accuracy", []), start=1):
-        if value is not None and value >= threshold:
-            return epoch
-    return None
-
-
-def val_loss_rises(history: dict[str, list]) -> int:
-    """Number of epochs whose validation loss is higher than the epoch before (oscillation)."""
-    losses = [v for v in history.get("val_loss", []) if v is not None]
-    return int(sum(b > a for a, b in zip(losses, losses[1:])))
 
 
 @dataclasses.dataclass
@@ -225,7 +185,8 @@ class StudyResult:
                 "diverged": f"{diverged}/{len(runs)}" if diverged else "",
             })
             rows.append(row)
-        table = pd.DataFrame(rows).set_index(["group", "variant"] if "group" in rows[0] else "variant")
+        index = ["group", "variant"] if "group" in rows[0] else "variant"
+        table = pd.DataFrame(rows).set_index(index)
         return table.round({"val accuracy": 4, "val spread": 4, "test accuracy": 4,
                             "test spread": 4, "val loss rises": 1, "train seconds": 1})
 
@@ -313,8 +274,6 @@ def run_study(name: str, profile_name: str, *, seeds: int | None = None,
     Raises:
         ValueError: If the study, the profile or the seed count is invalid.
     """
-    from fmnist_helpers.train import train
-
     study = get_study(name)
     profile = get_profile(profile_name)
     seeds = profile.seeds if seeds is None else seeds

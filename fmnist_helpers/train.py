@@ -9,7 +9,6 @@ sparsity) are recorded at ``config.record_epochs`` so those sections never retra
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import shutil
@@ -18,45 +17,19 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from fmnist_helpers import data as data_lib
 from fmnist_helpers.augment import build_augmentation
+from fmnist_helpers.data import prepared_splits, probe_set
 from fmnist_helpers.models import block_output, build_model, conv_blocks, penultimate_layer
+from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import RESULT_FILE, Run, RunConfig, RunStore, write_json
 
 _EXTRAS_BATCH = 250
 #: In a staging entry: the epoch log of the attempts so far, and Keras's end-of-epoch backup.
 EPOCH_LOG = "epochs.json"
 BACKUP_DIR = "backup"
-
-
-@functools.lru_cache(maxsize=8)
-def prepared_splits(train_size, val_size, test_size) -> dict[str, np.ndarray]:
-    """Load the splits once per process as float32 arrays ready for the models.
-
-    Args:
-        train_size: See :class:`RunConfig`.
-        val_size: See :class:`RunConfig`.
-        test_size: See :class:`RunConfig`.
-
-    Returns:
-        ``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``, ``y_test``; images are
-        ``float32`` ``(n, 28, 28, 1)`` in ``[0, 1]``, labels ``int32``.
-    """
-    splits = data_lib.load_splits(train_size=train_size, val_size=val_size, test_size=test_size)
-    out = {}
-    for part in ("train", "val", "test"):
-        out[f"x_{part}"] = data_lib.to_float(getattr(splits, f"x_{part}"))
-        out[f"y_{part}"] = getattr(splits, f"y_{part}").astype(np.int32)
-    return out
-
-
-@functools.lru_cache(maxsize=4)
-def probe_set(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the fixed probe set: ``(test indices, float images, labels)``."""
-    fmnist = data_lib.load_fashion_mnist()
-    indices = data_lib.probe_indices(size)
-    return indices, data_lib.to_float(fmnist.x_test[indices]), fmnist.y_test[indices].astype(np.int32)
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -160,8 +133,6 @@ def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int = 
 
 def set_determinism(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow ops deterministic."""
-    import tensorflow as tf
-
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -354,7 +325,8 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
                                      seed=config.seed, augmentation=augmentation)
     # Evaluated with the training batch size, as Keras does (big batches are slow on CPUs).
     val_ds = data_lib.make_dataset(arrays["x_val"], arrays["y_val"], batch_size=config.batch_size)
-    test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"], batch_size=config.batch_size)
+    test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"],
+                                    batch_size=config.batch_size)
 
     entry = store.staging_entry(config)
     try:
@@ -421,9 +393,9 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         "resumed_at_epochs": monitor.resumed_at,
         "train_seconds": fit_seconds,
         "images_per_second": len(arrays["y_train"]) * epochs_completed / max(fit_seconds, 1e-9),
-        "train_images": int(len(arrays["y_train"])),
-        "val_images": int(len(arrays["y_val"])),
-        "test_images": int(len(arrays["y_test"])),
+        "train_images": len(arrays["y_train"]),
+        "val_images": len(arrays["y_val"]),
+        "test_images": len(arrays["y_test"]),
         "parameters": int(model.count_params()),
         "keras_version": keras.__version__,
     }
@@ -459,7 +431,5 @@ def baseline_run(profile_name: str, *, verbose: bool = True, **changes) -> Run:
     Raises:
         ValueError: If the profile or a change is invalid.
     """
-    from fmnist_helpers.profiles import get_profile
-
     config = get_profile(profile_name).baseline()
     return train(config.replace(**changes) if changes else config, verbose=verbose)

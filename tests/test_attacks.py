@@ -1,4 +1,4 @@
-"""Attacks: bounds, the FGSM formula on a linear model, success on a trained model, ART agreement."""
+"""Attacks: bounds, the FGSM formula on a linear model, success on a trained model, ART."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import attacks, data
-from fmnist_helpers.train import probe_set, train
+from fmnist_helpers.data import probe_set
+from fmnist_helpers.train import train
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,8 @@ def test_attacks_work_on_a_trained_model_and_leave_it_unchanged(trained):
     adversarial = attacks.pgd(model, images, labels, 0.3, steps=40, target=targets)
     metrics = attacks.attack_metrics(model, images, adversarial, labels, target=targets)
     assert metrics["success_rate"] > 0.8  # targeted PGD reaches its target for most images
-    untargeted = attacks.attack_metrics(model, images, attacks.fgsm(model, images, labels, 0.1), labels)
+    fgsm = attacks.fgsm(model, images, labels, 0.1)
+    untargeted = attacks.attack_metrics(model, images, fgsm, labels)
     assert untargeted["accuracy_after"] < clean_accuracy
     fooled, info = attacks.fool_from_noise(model, [0, 8], seed=1, confidence=0.9)
     assert info["success"] == [True, True]

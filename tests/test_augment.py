@@ -1,4 +1,7 @@
-"""The augmentations (the seed's seven, random erasing): shape, dtype, range, reproducibility, variation, inference identity."""
+"""The augmentations (the seed's seven, random erasing).
+
+Shape, dtype, range, reproducibility, variation, identity at inference.
+"""
 
 from __future__ import annotations
 
@@ -95,6 +98,7 @@ def test_bad_names_and_options_are_rejected():
 
 
 def test_rotation_range_is_offered(images):
-    examples = augment.examples(images[:3], ["rotate"], draws=1, options={"rotate": {"degrees": 90}})
+    examples = augment.examples(images[:3], ["rotate"], draws=1,
+                                options={"rotate": {"degrees": 90}})
     (title, batches), = examples.items()
     assert "90" in title and batches[0].shape == (3, 28, 28, 1)

@@ -30,7 +30,8 @@ def test_page_loads_every_image_without_console_errors(browser, smoke_site, page
     assert result.returncode == 0, result.stderr
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("console",
+            lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto((site / f"{page_name}.html").as_uri())
     page.wait_for_load_state("load")

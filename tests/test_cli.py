@@ -12,7 +12,7 @@ import pytest
 
 def cli(*args, env=None):
     return subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def test_data_reports_source_counts_and_checksums():

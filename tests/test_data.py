@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from fmnist_helpers import data
+from fmnist_helpers import data, idx
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +76,14 @@ def test_wrong_checksum_names_file_and_expected_digest(data_copy):
     message = str(info.value)
     assert "t10k-labels-idx1-ubyte.gz" in message
     assert "SHA-256" in message
-    assert data.FASHION_MNIST_FILES["test_labels"].sha256 in message
+    assert idx.FASHION_MNIST_FILES["test_labels"].sha256 in message
 
 
 def test_truncated_gzip_is_reported_not_raised_raw(data_copy):
     path = data_copy / "t10k-labels-idx1-ubyte.gz"
     path.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz.*(truncated|corrupted)"):
-        data.read_idx(path)
+        idx.read_idx(path)
 
 
 def test_truncated_raw_file_reports_expected_bytes(tmp_path, data_copy):
@@ -91,7 +91,7 @@ def test_truncated_raw_file_reports_expected_bytes(tmp_path, data_copy):
     path = tmp_path / "t10k-labels-idx1-ubyte"
     path.write_bytes(raw[:-10])
     with pytest.raises(ValueError, match=r"expected 10000.*truncated"):
-        data.read_idx(path, expected_shape=(10000,))
+        idx.read_idx(path, expected_shape=(10000,))
 
 
 def test_mismatched_dimensions_are_reported(tmp_path, data_copy):
@@ -99,14 +99,14 @@ def test_mismatched_dimensions_are_reported(tmp_path, data_copy):
     path = tmp_path / "labels"
     path.write_bytes(raw)
     with pytest.raises(ValueError, match=r"dimensions are \(10000,\), expected \(60000,\)"):
-        data.read_idx(path, expected_shape=(60000,))
+        idx.read_idx(path, expected_shape=(60000,))
 
 
 def test_not_an_idx_file(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("hello, world")
     with pytest.raises(ValueError, match="notes.txt: not an IDX file"):
-        data.read_idx(path)
+        idx.read_idx(path)
 
 
 def test_raw_files_are_accepted(tmp_path, data_copy):
@@ -157,7 +157,8 @@ def test_mnist_offline_has_fashion_shapes():
 
 
 def test_pipeline_shuffles_differently_each_epoch_but_reproducibly():
-    images = np.arange(64, dtype=np.float32).reshape(64, 1, 1, 1) * np.ones((1, 28, 28, 1), np.float32)
+    images = (np.arange(64, dtype=np.float32).reshape(64, 1, 1, 1)
+              * np.ones((1, 28, 28, 1), np.float32))
     labels = np.arange(64)
 
     def orders(seed):

@@ -8,7 +8,7 @@ import pytest
 
 from fmnist_helpers import embed, evaluate, explain
 from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.runs import RunStore, stored_result
+from fmnist_helpers.runs import RunStore
 from fmnist_helpers.train import train
 
 
@@ -117,21 +117,3 @@ def test_class_ranking_applies_the_spread_rule():
     assert evaluate.class_ranking(one_seed, "Shirt", hardest=True)["verdict"] == "inconclusive"
     with pytest.raises(ValueError, match="unknown class"):
         evaluate.class_ranking(_per_class(means, 0.01), "Hat", hardest=True)
-
-
-def test_stored_result_computes_once_per_argument(monkeypatch, tmp_path):
-    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
-    calls = []
-
-    @stored_result
-    def square(values, power=2):
-        calls.append(1)
-        return np.asarray(values) ** power
-
-    np.testing.assert_array_equal(square(np.arange(3)), [0, 1, 4])
-    np.testing.assert_array_equal(square(np.arange(3), power=2), [0, 1, 4])
-    assert len(calls) == 1
-    square(np.arange(4))
-    square(np.arange(3), power=3)
-    assert len(calls) == 3
-    assert len(list((tmp_path / "results").glob("square-*.pkl"))) == 3

@@ -10,13 +10,14 @@ import papermill
 import pytest
 
 from fmnist_helpers import report
-from fmnist_helpers.profiles import get_profile, section_parameters
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.sections import SECTION_NAMES, get_section
 
 NOTEBOOKS = sorted((Path(report.NOTEBOOK_DIR)).glob("*.ipynb"))
 
 
 def test_every_registered_section_has_a_notebook_and_vice_versa():
-    assert {p.stem for p in NOTEBOOKS} == set(report.SECTIONS)
+    assert {p.stem for p in NOTEBOOKS} == set(SECTION_NAMES)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -35,9 +36,10 @@ def test_notebook_conventions(path):
         assert not cell.outputs and cell.execution_count is None, "outputs must be stripped"
         tree = ast.parse(cell.source)
         for node in ast.walk(tree):
-            assert not isinstance(node, (ast.FunctionDef, ast.ClassDef)), "logic belongs in fmnist_helpers"
-            if isinstance(node, ast.Import):
-                raise AssertionError(f"import {node.names[0].name}: use from fmnist_helpers import ...")
+            assert not isinstance(node, (ast.FunctionDef, ast.ClassDef)), \
+                "logic belongs in fmnist_helpers"
+            assert not isinstance(node, ast.Import), \
+                f"import {node.names[0].name}: use from fmnist_helpers import ..."
             if isinstance(node, ast.ImportFrom):
                 assert node.module == "fmnist_helpers", node.module
         assert len(cell.source.splitlines()) <= 12, "short cells"
@@ -56,11 +58,11 @@ def test_papermill_sees_every_parameter(path):
 def test_parameter_defaults_are_the_quick_profile(path):
     declared = papermill.inspect_notebook(str(path))
     defaults = {name: ast.literal_eval(info["default"]) for name, info in declared.items()}
-    given = section_parameters(get_profile("quick"), path.stem)
-    variants = given.values() if all(isinstance(v, dict) for v in given.values()) else [given]
-    for parameters in variants:
-        for name, value in parameters.items():
+    jobs = get_section(path.stem).jobs(get_profile("quick"))
+    for _, _, parameters in jobs:
+        for name in parameters:
             assert name in defaults, f"{path.stem}: the pipeline passes unknown {name}"
         report.check_parameters(path, parameters)
-    if len(variants) == 1:
+    if len(jobs) == 1:
+        given = jobs[0][2]
         assert {k: defaults[k] for k in given} == given

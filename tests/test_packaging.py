@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,8 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
         match = re.match(r"^  - ([A-Za-z0-9_.\-]+)", line)
         if match and match.group(1) not in ("pip", "python"):
             conda.add(_name(match.group(1)))
-    assert conda == wanted, f"only in environment.yml: {conda - wanted}; only in pyproject: {wanted - conda}"
+    assert conda == wanted, (f"only in environment.yml: {conda - wanted}; "
+                             f"only in pyproject: {wanted - conda}")
     assert "-e .[test]" in (ROOT / "environment.yml").read_text()
 
 

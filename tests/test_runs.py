@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from fmnist_helpers.runs import RunConfig, RunStore, parse_value
+from fmnist_helpers.config import RunConfig, parse_value
+from fmnist_helpers.runs import RunStore
 
 
 def test_key_depends_on_every_field_and_nothing_else():
@@ -24,7 +25,7 @@ def test_fields_added_later_leave_the_keys_of_stored_runs_alone():
     # stored then must still be found): the hash of the config without those two fields.
     import hashlib
 
-    from fmnist_helpers.runs import OMITTED_AT_DEFAULT, TRAINING_CODE_VERSION
+    from fmnist_helpers.config import OMITTED_AT_DEFAULT, TRAINING_CODE_VERSION
 
     config = RunConfig(epochs=3, augment=("flip",))
     old_fields = {k: v for k, v in config.to_dict().items() if k not in OMITTED_AT_DEFAULT}
@@ -81,3 +82,39 @@ def test_partial_entry_is_not_taken_for_a_run(tmp_path, capsys):
     assert "incomplete or corrupt" in capsys.readouterr().out
     assert not store.entry(config).exists()
     assert list(tmp_path.glob(f"{config.key}.broken-*"))
+
+
+# Keys computed before the package was reorganized (issue 13): stored runs must keep them.
+PINNED_KEYS = {
+    ("smoke", "baseline"): "2b5dea3a667bcf20",
+    ("quick", "baseline"): "269206ba513b2517",
+    ("full", "baseline"): "a079dd76fc5d825d",
+    ("smoke", "vgg_bn_seed1"): "342d4e020eee9619",
+    ("quick", "vgg_bn_seed1"): "03042d8bbc16e715",
+    ("full", "vgg_bn_seed1"): "fe600113c2720b91",
+}
+PINNED_FULL_SCALE = {"convnet": "a079dd76fc5d825d", "vgg_bn_aug": "53bae6e3a373e8eb",
+                     "convnet_recipe": "9b632625d1af3c17", "vgg_recipe": "e6007e03848a82c1",
+                     "convnet_erasing": "3042c3bd4a2b4307"}
+
+
+def test_the_keys_of_stored_runs_never_change():
+    from fmnist_helpers.fullscale import full_scale_configs
+    from fmnist_helpers.profiles import get_profile
+
+    for (profile, what), key in PINNED_KEYS.items():
+        p = get_profile(profile)
+        config = (p.baseline() if what == "baseline" else
+                  p.run_config(model="vgg_like", batch_norm=True, seed=1))
+        assert config.key == key, (profile, what)
+    assert {name: c.key for name, c in full_scale_configs().items()} == PINNED_FULL_SCALE
+
+
+def test_change_key_names_a_variant_by_what_it_changes():
+    from fmnist_helpers.config import change_key
+
+    assert change_key({"model": "cnn1", "batch_norm": True}) == "batch_norm=true, model=cnn1"
+    assert change_key({"learning_rate": 1e-4}) == "learning_rate=0.0001"
+    assert change_key({"dropout": 0}) == change_key({"dropout": 0.0}) == "dropout=0"
+    assert change_key({"augment": ("flip", "scale")}) == "augment=flip+scale"
+    assert change_key({"augment": ()}) == "augment=none"

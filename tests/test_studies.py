@@ -10,6 +10,7 @@ import pytest
 from fmnist_helpers import studies
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import Run, RunConfig
+from fmnist_helpers.sections import EXPERIMENT_STUDIES
 
 
 def fake_run(seed, val, losses, diverged_epoch=None, **changes):
@@ -35,31 +36,6 @@ def result_for(values_by_label, study="optimizer", diverged=()):
     return studies.StudyResult(study=study_def, profile=profile, runs=runs, threshold=0.8)
 
 
-def test_spread_is_the_range_over_seeds():
-    assert studies.spread([0.80, 0.84, 0.82]) == pytest.approx(0.04)
-    assert studies.spread([0.8]) == 0.0
-    assert studies.spread([0.8, None, float("nan"), 0.9]) == pytest.approx(0.1)
-
-
-@pytest.mark.parametrize("a, b, clear", [
-    ([0.90, 0.91], [0.80, 0.81], True),     # 0.10 apart, spreads 0.01
-    ([0.90, 0.91], [0.89, 0.905], False),   # 0.0075 apart, spread 0.015
-    ([0.90, 0.95], [0.88, 0.89], False),    # 0.04 apart, spread 0.05
-    ([0.90], [0.10], False),                # one seed: no spread to compare with
-    ([0.9, 0.9], [0.9, 0.9], False),
-])
-def test_clear_difference_rule(a, b, clear):
-    assert studies.is_clear_difference(a, b) is clear
-    assert studies.is_clear_difference(b, a) is clear
-
-
-def test_epochs_to_reach_and_val_loss_rises():
-    history = {"val_accuracy": [0.5, 0.79, 0.81, 0.9], "val_loss": [1.0, 0.9, 1.1, 0.8, 0.95]}
-    assert studies.epochs_to_reach(history, 0.8) == 3
-    assert studies.epochs_to_reach(history, 0.95) is None
-    assert studies.val_loss_rises(history) == 2
-
-
 def test_table_and_observations_follow_the_numbers():
     result = result_for([[0.90, 0.91], [0.905, 0.895], [0.70, 0.72], [0.85, 0.86]])
     table = result.table()
@@ -77,7 +53,8 @@ def test_diverged_runs_are_reported_not_dropped():
     table = result.table()
     assert table.loc["SGD", "diverged"] == "2/2"
     assert math.isnan(table.loc["SGD", "val accuracy"])
-    assert "SGD diverged in 2 of 2 seed(s) (loss not finite at epoch 2)" in " ".join(result.observations())
+    observations = " ".join(result.observations())
+    assert "SGD diverged in 2 of 2 seed(s) (loss not finite at epoch 2)" in observations
 
 
 def test_grouped_study_keys_are_unique():
@@ -87,7 +64,7 @@ def test_grouped_study_keys_are_unique():
 
 
 def test_every_experiment_study_exists_and_bad_names_are_rejected():
-    for name in studies.EXPERIMENT_STUDIES:
+    for name in EXPERIMENT_STUDIES:
         assert studies.get_study(name).variants
     with pytest.raises(ValueError, match="unknown study 'depth'"):
         studies.get_study("depth")

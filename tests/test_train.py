@@ -171,7 +171,7 @@ def test_cosine_schedule_spans_the_run_and_constant_stays_a_number(tiny_config):
 def test_standard_recipe_trains_and_its_schedule_ends_at_zero(tiny_config, store):
     import keras
 
-    from fmnist_helpers.claims import STANDARD_RECIPE
+    from fmnist_helpers.fullscale import STANDARD_RECIPE
 
     config = tiny_config.replace(**STANDARD_RECIPE).replace(batch_size=50)
     run = train(config, store=store, verbose=False)

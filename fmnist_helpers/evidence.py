@@ -1,0 +1,123 @@
+"""Gathering the facts the claims ledger judges: per-seed numbers from the run store and the
+sections' analyses, called exactly as the sections call them.
+
+:func:`gather` trains or computes only what is not recorded yet (the results cache makes a full
+build compute each analysis once). Facts are plain dicts of numbers and lists; the judges in
+:mod:`fmnist_helpers.claims` are pure functions of them. A study's variants are keyed by their
+config change (``runs.change_key``), never by their label.
+"""
+
+from __future__ import annotations
+
+from fmnist_helpers import attacks, embed, evaluate, explain
+from fmnist_helpers.config import change_key
+from fmnist_helpers.data import probe_set
+from fmnist_helpers.fullscale import full_scale_configs, stored_test_accuracies
+from fmnist_helpers.profiles import ACCURACY_THRESHOLDS, get_profile
+from fmnist_helpers.runs import RunStore
+from fmnist_helpers.sections import analysis_arguments, get_section
+from fmnist_helpers.stats import val_loss_rises
+from fmnist_helpers.studies import STUDIES, StudyResult, run_study
+from fmnist_helpers.train import baseline_run
+
+
+def study_facts(result: StudyResult) -> dict:
+    """The per-seed numbers of a study's variants, keyed by each variant's config change.
+
+    Args:
+        result: A trained study.
+
+    Returns:
+        ``{change key: {"label", "group", "changes", "test_accuracy", "val_accuracy",
+        "epoch1_val_accuracy", "epoch1_val_loss", "val_loss_rises"}}``, in the study's order;
+        the metrics are per-seed lists (``None`` for a diverged run's accuracies).
+    """
+    out = {}
+    for variant in result.study.variants:
+        key = variant.key
+        runs = result.runs[key]
+        out[change_key(variant.changes)] = {
+            "label": key,
+            "group": variant.group,
+            "changes": dict(variant.changes),
+            "test_accuracy": result.values(key, "test_accuracy"),
+            "val_accuracy": result.values(key, "val_accuracy"),
+            "epoch1_val_accuracy": [None if r.diverged else r.history["val_accuracy"][0]
+                                    for r in runs],
+            "epoch1_val_loss": [None if r.diverged else r.history["val_loss"][0] for r in runs],
+            "val_loss_rises": [val_loss_rises(r.history) for r in runs],
+        }
+    return out
+
+
+def gather(profile_name: str, *, verbose: bool = False) -> dict:
+    """Collect the facts the judges need for a profile.
+
+    Runs come from the run store (trained first if missing, as in their sections) and analyses
+    from the results cache, called with the sections' own parameters (from
+    :mod:`fmnist_helpers.sections`), so a full build computes each once. Full-scale runs are only
+    looked up, never trained.
+
+    Args:
+        profile_name: ``smoke``, ``quick`` or ``full``.
+        verbose: Print progress of studies being trained or reused.
+
+    Returns:
+        The facts dict (plain numbers and lists).
+
+    Raises:
+        ValueError: If the profile is unknown.
+    """
+    profile = get_profile(profile_name)
+    store = RunStore()
+    facts: dict = {"profile": profile.name, "seeds": profile.seeds, "studies": {}}
+    for name in STUDIES:
+        result = run_study(name, profile.name, threshold=ACCURACY_THRESHOLDS[profile.name],
+                           verbose=verbose)
+        facts["studies"][name] = study_facts(result)
+
+    samples = get_section("00_data").parameters(profile)["comparison_samples"]
+    logreg = evaluate.mnist_vs_fashion(samples)
+    facts["mnist_logreg"] = {"samples": samples, **{d: list(logreg.loc[d, "folds"])
+                                                    for d in ("MNIST", "Fashion-MNIST")}}
+
+    tsne_samples = get_section("09_observations").parameters(profile)["tsne_samples"]
+    maps = [embed.mnist_vs_fashion(tsne_samples, seed=s)[1] for s in range(profile.seeds)]
+    facts["tsne_datasets"] = {"samples": tsne_samples, **{
+        d: [m.loc[d, "knn_accuracy"] for m in maps] for d in ("MNIST", "Fashion-MNIST")}}
+
+    baselines = [baseline_run(profile.name, seed=s, verbose=verbose) for s in range(profile.seeds)]
+    visual = get_section("06_visualizations").parameters(profile)
+    tables = [embed.tsne_over_training(run, points=visual["tsne_points"])[2] for run in baselines]
+    facts["tsne_training"] = {"epochs": (int(tables[0]["epoch"].iloc[0]),
+                                         int(tables[0]["epoch"].iloc[-1])),
+                              "first": [t["knn_accuracy"].iloc[0] for t in tables],
+                              "last": [t["knn_accuracy"].iloc[-1] for t in tables]}
+    sparsity = [explain.activation_sparsity(run).groupby("epoch")["zero_fraction"].mean()
+                for run in baselines]
+    facts["sparsity"] = {"epochs": (int(sparsity[0].index[0]), int(sparsity[0].index[-1])),
+                         "first": [s.iloc[0] for s in sparsity],
+                         "last": [s.iloc[-1] for s in sparsity]}
+
+    per_class = evaluate.per_class_accuracy(baselines)
+    facts["classes"] = {"seeds": len(baselines),
+                        "Shirt": evaluate.class_ranking(per_class, "Shirt", hardest=True),
+                        "Trouser": evaluate.class_ranking(per_class, "Trouser", hardest=False)}
+
+    model = baselines[0].load_model()
+    _, images, _ = probe_set(baselines[0].config.probe_size)
+    scores, _ = explain.sanity_check(model, images[:visual["sanity_images"]])
+    facts["sanity"] = explain.sanity_verdict(scores)
+
+    fooling = attacks.fooling_analysis(
+        model, **analysis_arguments("07_fooling", profile, attacks.fooling_analysis))
+    facts["fooling"] = {"targets": len(fooling.noise_info["success"]),
+                        "reached": int(sum(fooling.noise_info["success"])),
+                        "epsilon": get_section("07_fooling").parameters(profile)["epsilon"],
+                        "pgd_success": float(fooling.table.loc["PGD untargeted", "success_rate"]),
+                        "fgsm_success": float(fooling.table.loc["FGSM untargeted",
+                                                                "success_rate"])}
+
+    facts["full"] = {key: stored_test_accuracies(store, config, get_profile("full").seeds)
+                     for key, config in full_scale_configs().items()}
+    return facts

@@ -1,0 +1,183 @@
+"""The full-scale headline runs: the seed's two headline models with the seed's recipe, and the
+same architectures with a standard recipe -- their configs, targets, and what the store holds.
+
+This is the one home of the standard recipe (:data:`STANDARD_RECIPE`); ``benchmarks/accuracy.py``
+trains these rows, ``10_conclusions`` shows them, and claims 3 and 19 are judged on them. The
+seed's own numbers come from :mod:`fmnist_helpers.seed_report`. Nothing here trains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fmnist_helpers.choices import AUGMENTATION_TITLES, TRAINING_AUGMENTATION
+from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.runs import RunStore
+from fmnist_helpers.seed_report import SEED_CONVNET_TEST, SEED_VGG_TEST
+from fmnist_helpers.stats import spread
+
+
+def stored_runs(store, config, seeds: int) -> list:
+    """The runs of ``config`` with seeds ``0 .. seeds - 1`` already in the store (never trains).
+
+    Args:
+        store: A ``RunStore``.
+        config: The run config (its seed is replaced).
+        seeds: How many seeds to look up.
+
+    Returns:
+        The stored runs, in seed order (missing seeds left out).
+    """
+    runs = [store.get(config.replace(seed=seed)) for seed in range(seeds)]
+    return [run for run in runs if run is not None]
+
+
+def stored_test_accuracies(store, config, seeds: int) -> list[float]:
+    """Test accuracies of a config's stored runs that did not diverge.
+
+    Args:
+        store: A ``RunStore``.
+        config: The run config.
+        seeds: How many seeds to look up.
+
+    Returns:
+        One test accuracy per stored, finite run.
+    """
+    return [float(run["test_accuracy"]) for run in stored_runs(store, config, seeds)
+            if not run.diverged]
+
+
+#: The extra rows of the full-scale benchmark: the seed's ConvNet and VGG-like model trained with
+#: a standard modern recipe instead of the seed's (He initialization, batch norm, batch 128, Adam
+#: 1e-3 with cosine decay to zero, label smoothing 0.1, horizontal flips and small translations;
+#: same 30 epochs and dropout 0.2). The ledger does not judge the seed's claims on them.
+STANDARD_RECIPE = {"initializer": "he", "batch_norm": True, "batch_size": 128,
+                   "learning_rate": 1e-3, "lr_schedule": "cosine", "label_smoothing": 0.1,
+                   "augment": ("flip", "translate")}
+RECIPE_TARGET = 0.945
+#: The standard recipe plus random erasing (probability 0.5, 2-33% of the image; Zhong et al.
+#: 2017), a regularizer the seed does not use.
+RECIPE_WITH_ERASING = {**STANDARD_RECIPE, "augment": ("flip", "translate", "erase")}
+
+
+def describe_recipe(recipe: dict) -> str:
+    """A recipe's changes to the seed's defaults in words, for pages and benchmark reports.
+
+    Args:
+        recipe: Run config changes, e.g. :data:`STANDARD_RECIPE`.
+
+    Returns:
+        E.g. ``"He initialization, batch norm, batch 128, Adam 1e-3 with cosine decay to zero,
+        label smoothing 0.1, augmentation: horizontal flip, translation"``.
+    """
+    words = []
+    if "initializer" in recipe:
+        words.append({"he": "He", "xavier": "Xavier"}.get(recipe["initializer"],
+                                                          recipe["initializer"])
+                     + " initialization")
+    if recipe.get("batch_norm"):
+        words.append("batch norm")
+    if "batch_size" in recipe:
+        words.append(f"batch {recipe['batch_size']}")
+    if "learning_rate" in recipe:
+        schedule = (" with cosine decay to zero" if recipe.get("lr_schedule") == "cosine"
+                    else "")
+        words.append(f"Adam {recipe['learning_rate']:.0e}".replace("e-0", "e-") + schedule)
+    if recipe.get("label_smoothing"):
+        words.append(f"label smoothing {recipe['label_smoothing']:g}")
+    if recipe.get("augment"):
+        words.append("augmentation: " + ", ".join(AUGMENTATION_TITLES[name].lower()
+                                                  for name in recipe["augment"]))
+    return ", ".join(words)
+
+
+def full_scale_configs():
+    """The full-profile configs of the headline rows: ``{key: RunConfig}`` (seed 0).
+
+    ``convnet`` and ``vgg_bn_aug`` follow the seed's recipe (claims 3 and 19);
+    ``convnet_recipe`` and ``vgg_recipe`` are the ConvNet and the VGG-like model trained with
+    :data:`STANDARD_RECIPE` (which includes batch norm and augmentation); ``convnet_erasing``
+    is the ConvNet with :data:`RECIPE_WITH_ERASING`.
+    """
+    full = get_profile("full")
+    return {"convnet": full.baseline(),
+            "vgg_bn_aug": full.run_config(model="vgg_like", batch_norm=True,
+                                          augment=TRAINING_AUGMENTATION),
+            "convnet_recipe": full.run_config(**STANDARD_RECIPE),
+            "vgg_recipe": full.run_config(model="vgg_like", **STANDARD_RECIPE),
+            "convnet_erasing": full.run_config(**RECIPE_WITH_ERASING)}
+
+
+#: The rows of the full-scale table: key -> (title, target test accuracy, whose target).
+FULL_SCALE_ROWS = {
+    "convnet": ("Our ConvNet (seed's recipe)", SEED_CONVNET_TEST, "seed report"),
+    "vgg_bn_aug": ("VGG-like + batch norm + augmentation (seed's recipe)", SEED_VGG_TEST,
+                   "seed report"),
+    "convnet_recipe": ("Our ConvNet, standard recipe", RECIPE_TARGET, "our target"),
+    "vgg_recipe": ("VGG-like + batch norm + augmentation, standard recipe", SEED_VGG_TEST,
+                   "seed report"),
+    "convnet_erasing": ("Our ConvNet, standard recipe + random erasing", RECIPE_TARGET,
+                        "our target"),
+}
+
+
+def _full_scale_runs(store, max_seeds: int):
+    """Each :data:`FULL_SCALE_ROWS` entry as ``(config, (title, target, source), stored runs)``."""
+    store = store or RunStore()
+    configs = full_scale_configs()
+    return [(configs[key], row, stored_runs(store, configs[key], max_seeds))
+            for key, row in FULL_SCALE_ROWS.items()]
+
+
+def full_scale_table(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
+    """The full-scale headline runs found in the run store (never trains).
+
+    Args:
+        store: A ``RunStore`` (default: the configured one).
+        max_seeds: Seeds looked up per row (0 .. max_seeds - 1).
+
+    Returns:
+        One row per :data:`FULL_SCALE_ROWS` entry, indexed by title: ``seeds`` found,
+        ``test_accuracy`` (mean), ``spread`` (max - min, ``NaN`` for one seed),
+        ``val_accuracy`` (mean), ``epochs``, ``minutes`` (training per run), ``images_per_s``,
+        ``target``, ``target_from`` and ``reached`` (``None`` while no run is stored).
+    """
+    rows = []
+    for config, (title, target, source), runs in _full_scale_runs(store, max_seeds):
+        test = [float(r["test_accuracy"]) for r in runs]
+        mean = float(np.mean(test)) if runs else np.nan
+        rows.append({
+            "model": title, "seeds": len(runs), "test_accuracy": mean,
+            "spread": spread(test) if len(runs) > 1 else np.nan,
+            "val_accuracy": float(np.mean([r["val_accuracy"] for r in runs])) if runs else np.nan,
+            "epochs": runs[0]["epochs_completed"] if runs else config.epochs,
+            "minutes": float(np.mean([r["train_seconds"] for r in runs])) / 60 if runs else np.nan,
+            "images_per_s": (float(np.mean([r["images_per_second"] for r in runs]))
+                             if runs else np.nan),
+            "target": target, "target_from": source,
+            "reached": bool(mean >= target) if runs else None,
+        })
+    return pd.DataFrame(rows).set_index("model")
+
+
+def full_scale_curves(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
+    """Per-epoch accuracies of the full-scale headline runs in the run store (never trains).
+
+    Args:
+        store: A ``RunStore`` (default: the configured one).
+        max_seeds: Seeds looked up per row (0 .. max_seeds - 1).
+
+    Returns:
+        Long form, one row per run and epoch: ``model`` (the row's title), ``seed``, ``epoch``
+        (from 1), ``accuracy`` (training, on augmented images where the row augments) and
+        ``val_accuracy``. Empty (with those columns) while no run is stored.
+    """
+    rows = []
+    for _, (title, _, _), runs in _full_scale_runs(store, max_seeds):
+        for run in runs:
+            for epoch, (train, val) in enumerate(zip(run.history["accuracy"],
+                                                     run.history["val_accuracy"]), start=1):
+                rows.append({"model": title, "seed": run.config.seed, "epoch": epoch,
+                             "accuracy": train, "val_accuracy": val})
+    return pd.DataFrame(rows, columns=["model", "seed", "epoch", "accuracy", "val_accuracy"])

@@ -1,0 +1,137 @@
+"""The IDX files of (Fashion-)MNIST: what the official files must contain, and a strict reader.
+
+:func:`read_idx` checks the magic number, the dimensions and the item count of any IDX file
+(gzipped or not) and reports a problem as an error naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class IdxFile:
+    """What an official Fashion-MNIST file must contain."""
+
+    stem: str
+    shape: tuple[int, ...]
+    sha256: str  # of the official gzipped file
+
+
+FASHION_MNIST_FILES = {
+    "train_images": IdxFile(
+        "train-images-idx3-ubyte",
+        (60000, 28, 28),
+        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    ),
+    "train_labels": IdxFile(
+        "train-labels-idx1-ubyte",
+        (60000,),
+        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    ),
+    "test_images": IdxFile(
+        "t10k-images-idx3-ubyte",
+        (10000, 28, 28),
+        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    ),
+    "test_labels": IdxFile(
+        "t10k-labels-idx1-ubyte",
+        (10000,),
+        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+    ),
+}
+
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Return the hex SHA-256 digest of a file.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The digest as 64 lowercase hex characters.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_idx(
+    path: str | os.PathLike,
+    *,
+    expected_shape: tuple[int, ...] | None = None,
+    expected_sha256: str | None = None,
+) -> np.ndarray:
+    """Read an IDX file, gzipped or raw, and check it.
+
+    Args:
+        path: The file. Gzip is detected from the content, not the name.
+        expected_shape: If given, the dimensions (item count first) the file must declare and
+            hold.
+        expected_sha256: If given, the SHA-256 the file (as stored, i.e. gzipped if it is)
+            must have.
+
+    Returns:
+        The array with the file's dimensions and dtype.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If the file is corrupted, truncated, not an IDX file, has other dimensions
+            than expected or the wrong checksum. The message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"IDX file not found: {path}")
+    raw = path.read_bytes()
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != expected_sha256:
+            raise ValueError(
+                f"{path}: SHA-256 is {actual}, expected {expected_sha256} (the official "
+                "Fashion-MNIST file). The file is corrupted or not the official one; delete it "
+                "and fetch it again."
+            )
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError(
+                f"{path}: not a valid gzip file ({error}); the file is corrupted or truncated."
+            ) from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(
+            f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}, expected "
+            "00 00 <type> <ndim>, e.g. 00000803 for images or 00000801 for labels)."
+        )
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, expected {header}).")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if expected_shape is not None and shape != tuple(expected_shape):
+        raise ValueError(
+            f"{path}: IDX dimensions are {shape}, expected {tuple(expected_shape)}."
+        )
+    expected_bytes = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected_bytes:
+        raise ValueError(
+            f"{path}: holds {len(raw) - header} bytes of data for dimensions {shape}, expected "
+            f"{expected_bytes - header}; the file is truncated or corrupted."
+        )
+    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=True)
+

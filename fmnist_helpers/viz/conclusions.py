@@ -1,0 +1,79 @@
+"""Figures of the conclusions section (10): verdict counts, full-scale curves.
+
+Every function takes data and returns a ``matplotlib.figure.Figure``; none runs a model.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from fmnist_helpers.claims import VERDICT_COLORS, VERDICTS
+from fmnist_helpers.viz.common import _blank, _done
+
+
+def verdict_bars(ledger: pd.DataFrame, *, title: str):
+    """How many claims got each verdict, as one stacked bar with the claim numbers in it."""
+    fig, ax = plt.subplots(figsize=(10, 1.9))
+    left = 0
+    for verdict in VERDICTS:
+        numbers = [str(n) for n in ledger.index[ledger["verdict"] == verdict]]
+        if not numbers:
+            continue
+        ax.barh(0, len(numbers), left=left, color=VERDICT_COLORS[verdict])
+        ax.text(left + len(numbers) / 2, 0, f"{verdict}: {len(numbers)}\n" + ", ".join(numbers),
+                ha="center", va="center", color="white", fontsize=9, fontweight="bold")
+        left += len(numbers)
+    ax.set(xlim=(0, len(ledger)), yticks=[], xticks=range(0, len(ledger) + 1, 2),
+           xlabel="claims (numbers as in the table)")
+    ax.set_title(title)
+    ax.grid(False)
+    fig.tight_layout()
+    return _done(fig)
+
+
+def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
+    """Training and validation accuracy per epoch of the full-scale runs, with the targets.
+
+    Args:
+        curves: ``fullscale.full_scale_curves`` output (one line per row and seed).
+        table: ``fullscale.full_scale_table`` output (gives every row its colour and target).
+
+    Returns:
+        The figure; while no full-scale run is stored, a small figure that says so.
+    """
+
+    if curves.empty:
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        _blank(ax)
+        ax.text(0.5, 0.5, "No full-scale run is stored yet: make accuracy trains them.",
+                ha="center", va="center", transform=ax.transAxes, fontsize=11)
+        return _done(fig)
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.8))
+    titles = list(table.index)
+    colors = dict(zip(titles, sns.color_palette("tab10", len(titles))))
+    for ax, column, name in ((axes[0], "accuracy", "training (on augmented images where used)"),
+                             (axes[1], "val_accuracy", "validation (6,000 held-out images)")):
+        for (title, _), run in curves.groupby(["model", "seed"], sort=False):
+            ax.plot(run["epoch"], run[column], color=colors[title], linewidth=1.6,
+                    label=title if ax is axes[0] else None)
+        ax.set_title(name, fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+    styles = iter(["--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))])
+    for target, source in sorted({(row["target"], row["target_from"])
+                                  for _, row in table.iterrows()}):
+        axes[1].axhline(target, color="0.3", linestyle=next(styles), linewidth=1.1,
+                        label=f"target {target:.1%} test ({source})")
+    axes[0].set_ylim(max(0.75, float(curves["accuracy"].min()) - 0.01), 1.0)
+    val_low = max(0.85, float(curves["val_accuracy"].min()) - 0.005)
+    axes[1].set_ylim(val_low, max(float(curves["val_accuracy"].max()), table["target"].max())
+                     + 0.005)
+    axes[0].legend(loc="lower right", fontsize=8, title="run (one line per seed)",
+                   title_fontsize=8)
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.suptitle("Full-scale runs: accuracy per epoch (54,000 training images)")
+    fig.tight_layout()
+    return _done(fig)
+
