@@ -93,8 +93,8 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool =
     """Find the directory holding the four Fashion-MNIST files.
 
     Args:
-        data_dir: An explicit directory to use. If given and it lacks files, the error says so
-            rather than silently using another place.
+        data_dir: An explicit directory to use. If given (or set in ``$FMNIST_DATA_DIR``) and it
+            lacks files, the error says so rather than silently using another place.
         download: Whether to try ``keras.datasets.fashion_mnist`` (needs the internet) when no
             place has the files.
 
@@ -112,20 +112,22 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, *, download: bool =
         if not missing:
             return directory
         looked.append(f"  - {directory} ({description}): missing {', '.join(missing)}")
-        if description == "data_dir argument":
-            break
-    else:
-        if download:
-            try:
-                import keras
-
-                keras.datasets.fashion_mnist.load_data()
-            except Exception as error:  # noqa: BLE001 - any download failure is reported below
-                looked.append(f"  - download with keras.datasets.fashion_mnist failed: "
-                              f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
-            else:
-                if all(_file_in(KERAS_CACHE_DIR, f.stem) for f in FASHION_MNIST_FILES.values()):
-                    return KERAS_CACHE_DIR
+        if description in ("data_dir argument", f"${DATA_DIR_ENV}"):
+            fix = ("put the four files there or pass another directory" if description ==
+                   "data_dir argument" else f"put the four files there, or unset {DATA_DIR_ENV} "
+                   "to use the other places")
+            raise FileNotFoundError(
+                f"Fashion-MNIST files not found where you asked: {directory} ({description}) "
+                f"is missing {', '.join(missing)}; {fix}.\n" + HOW_TO_GET_DATA)
+    if download:
+        try:
+            keras.datasets.fashion_mnist.load_data()
+        except Exception as error:  # noqa: BLE001 - any download failure is reported below
+            looked.append(f"  - download with keras.datasets.fashion_mnist failed: "
+                          f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        else:
+            if all(_file_in(KERAS_CACHE_DIR, f.stem) for f in FASHION_MNIST_FILES.values()):
+                return KERAS_CACHE_DIR
     raise FileNotFoundError(
         "Fashion-MNIST files not found. Looked in:\n" + "\n".join(looked) + "\n" + HOW_TO_GET_DATA
     )
@@ -168,9 +170,11 @@ def _load_verified(directory: str) -> FashionMNIST:
     arrays, files = {}, {}
     for key, spec in FASHION_MNIST_FILES.items():
         path = _file_in(Path(directory), spec.stem)
-        # The official checksum is of the gzipped file; a raw file is checked by its shape.
+        # The official checksum is of the gzipped file; the content's checksum covers a raw
+        # (gunzipped) copy as well.
         sha = spec.sha256 if path.suffix == ".gz" else None
-        arrays[key] = read_idx(path, expected_shape=spec.shape, expected_sha256=sha)
+        arrays[key] = read_idx(path, expected_shape=spec.shape, expected_sha256=sha,
+                               expected_content_sha256=spec.content_sha256)
         files[key] = path
     for part in ("train", "test"):
         labels = arrays[f"{part}_labels"]

@@ -23,6 +23,7 @@ class IdxFile:
     stem: str
     shape: tuple[int, ...]
     sha256: str  # of the official gzipped file
+    content_sha256: str  # of its decompressed content: what a raw (gunzipped) copy must have
 
 
 FASHION_MNIST_FILES = {
@@ -30,21 +31,25 @@ FASHION_MNIST_FILES = {
         "train-images-idx3-ubyte",
         (60000, 28, 28),
         "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     ),
     "train_labels": IdxFile(
         "train-labels-idx1-ubyte",
         (60000,),
         "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
     ),
     "test_images": IdxFile(
         "t10k-images-idx3-ubyte",
         (10000, 28, 28),
         "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     ),
     "test_labels": IdxFile(
         "t10k-labels-idx1-ubyte",
         (10000,),
         "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
 }
 
@@ -74,6 +79,7 @@ def read_idx(
     *,
     expected_shape: tuple[int, ...] | None = None,
     expected_sha256: str | None = None,
+    expected_content_sha256: str | None = None,
 ) -> np.ndarray:
     """Read an IDX file, gzipped or raw, and check it.
 
@@ -83,6 +89,8 @@ def read_idx(
             hold.
         expected_sha256: If given, the SHA-256 the file (as stored, i.e. gzipped if it is)
             must have.
+        expected_content_sha256: If given, the SHA-256 the decompressed content must have
+            (checks a raw copy as strictly as a gzipped one).
 
     Returns:
         The array with the file's dimensions and dtype.
@@ -111,6 +119,14 @@ def read_idx(
             raise ValueError(
                 f"{path}: not a valid gzip file ({error}); the file is corrupted or truncated."
             ) from None
+    if expected_content_sha256 is not None:
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != expected_content_sha256:
+            raise ValueError(
+                f"{path}: the content's SHA-256 is {actual}, expected {expected_content_sha256} "
+                "(the official Fashion-MNIST file, decompressed). The file is corrupted or not "
+                "the official one; delete it and fetch it again."
+            )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(
             f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}, expected "

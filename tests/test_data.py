@@ -55,14 +55,46 @@ def test_missing_directory_lists_every_place_and_both_fixes(tmp_path):
 
 
 def test_missing_files_without_explicit_dir_lists_all_places(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     monkeypatch.setattr(data, "DEBIAN_DATA_DIR", tmp_path / "debian")
     monkeypatch.setattr(data, "KERAS_CACHE_DIR", tmp_path / "keras")
     with pytest.raises(FileNotFoundError) as info:
         data.find_data_dir(download=False)
     message = str(info.value)
-    for place in (str(tmp_path), "debian", "keras"):
+    for place in ("debian", "keras"):
         assert place in message
+
+
+@pytest.mark.parametrize("contents", ["empty", "incomplete"])
+def test_data_dir_variable_is_as_strict_as_the_argument(tmp_path, monkeypatch, contents):
+    # Issue 14, defect 8: an empty or incomplete $FMNIST_DATA_DIR fell back to the Debian files.
+    if contents == "incomplete":
+        (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(FileNotFoundError) as info:
+        data.find_data_dir(download=False)
+    message = str(info.value)
+    assert f"{tmp_path} ($FMNIST_DATA_DIR) is missing" in message
+    assert "unset FMNIST_DATA_DIR" in message and "t10k-labels-idx1-ubyte" in message
+
+
+def test_a_raw_file_with_one_label_changed_is_refused(data_copy):
+    # Issue 14, defect 7: uncompressed files were checked by their shape only.
+    gz = data_copy / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(gz.read_bytes()))
+    gz.unlink()
+    (data_copy / "t10k-labels-idx1-ubyte").write_bytes(bytes(raw))
+    data._load_verified.cache_clear()
+    assert data.load_fashion_mnist(data_copy, download=False).y_test[0] == raw[8]  # untouched
+    raw[8] = (raw[8] + 1) % 10  # the first label, still a valid class
+    (data_copy / "t10k-labels-idx1-ubyte").write_bytes(bytes(raw))
+    data._load_verified.cache_clear()
+    with pytest.raises(ValueError) as info:
+        data.load_fashion_mnist(data_copy, download=False)
+    message = str(info.value)
+    assert "t10k-labels-idx1-ubyte" in message and "content's SHA-256" in message
+    assert idx.FASHION_MNIST_FILES["test_labels"].content_sha256 in message
+    data._load_verified.cache_clear()
 
 
 def test_wrong_checksum_names_file_and_expected_digest(data_copy):
