@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from typing import Any
 
 from fmnist_helpers.choices import (
@@ -108,6 +109,11 @@ class RunConfig:
             if name not in AUGMENTATIONS:
                 raise ValueError(f"run config: unknown augmentation {name!r}; choose from "
                                  f"{', '.join(AUGMENTATIONS)}.")
+        for field in ("init_std", "dropout", "width", "learning_rate", "label_smoothing"):
+            value = getattr(self, field)
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not math.isfinite(value)):
+                raise ValueError(f"run config: {field} must be a finite number; got {value!r}.")
         checks = [
             ("dropout", 0.0 <= self.dropout < 1.0, "a rate in [0, 1)"),
             ("width", 0.0 < self.width <= 4.0, "in (0, 4]"),
@@ -219,9 +225,9 @@ def parse_value(field: str, text: str):
             raise ValueError(text)
         return type(default)(text)
     except ValueError:
-        kind = "true/false" if isinstance(default, bool) else type(default).__name__
-        raise ValueError(f"--set {field}={text}: expected a value of type {kind} "
-                         f"(default {default!r}).") from None
+        kind = {bool: "true or false", int: "an integer", float: "a number",
+                str: "a word"}.get(type(default), type(default).__name__)
+        raise ValueError(f"--set {field}={text}: {field} takes {kind}.") from None
 
 
 def change_key(changes: dict[str, Any]) -> str:

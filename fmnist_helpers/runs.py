@@ -25,7 +25,9 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,128 @@ def _finite_or_none(value):
 
 
 def write_json(path: Path, data) -> None:
-    """Write JSON with non-finite floats as ``null`` (strict JSON)."""
-    path.write_text(json.dumps(_finite_or_none(data), indent=2, sort_keys=True) + "\n")
+    """Write JSON atomically, with non-finite floats as ``null`` (strict JSON).
+
+    The text goes to a temporary file beside ``path`` that is renamed over it, so a kill or a full
+    disk leaves either the old file or the new one, never a truncated one.
+
+    Raises:
+        OSError: If the file cannot be written (the old file, if any, is left as it was).
+    """
+    path = Path(path)
+    text = json.dumps(_finite_or_none(data), indent=2, sort_keys=True) + "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def unique_aside(path: Path, tag: str) -> Path:
+    """A name beside ``path`` to set it aside under: ``<name>.<tag>-<time>-<pid>-<n>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        candidate = path.with_name(f"{path.name}.{tag}-{stamp}-{os.getpid()}-{n}")
+        if not candidate.exists():
+            return candidate
+    raise OSError(f"no free name to set {path} aside")
+
+
+class BrokenEntry(ValueError):
+    """An entry of the run store that is incomplete, unreadable or inconsistent."""
+
+
+#: What an entry's ``result.json`` must hold, and the JSON types each may take.
+RESULT_FIELDS = {
+    "val_accuracy": (int, float, type(None)), "val_loss": (int, float, type(None)),
+    "test_accuracy": (int, float, type(None)), "test_loss": (int, float, type(None)),
+    "best_val_accuracy": (int, float, type(None)), "diverged": (bool,),
+    "epochs_completed": (int,), "train_seconds": (int, float),
+    "images_per_second": (int, float),
+}
+HISTORY_FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy")
+#: Arrays every extras file holds (see ``train.record_extras``).
+EXTRAS_FIELDS = ("probe_indices", "labels", "features", "probs", "conv_blocks",
+                 "zero_fraction", "dead_filters")
+
+
+def _read_json_object(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise BrokenEntry(f"{path.name} cannot be read ({type(error).__name__}: {error})") from None
+    if not isinstance(data, dict):
+        raise BrokenEntry(f"{path.name} holds {type(data).__name__}, not an object")
+    return data
+
+
+def validate_entry(path: Path, config: RunConfig) -> tuple[dict, dict]:
+    """Check a committed entry completely before it is reused.
+
+    Every JSON file must parse with its schema, the history must have one value per completed
+    epoch, a run that did not diverge must have completed all its epochs, the model file must be a
+    readable Keras archive and every extras file a readable ``.npz`` (no pickles) with its arrays.
+
+    Args:
+        path: The entry's directory.
+        config: The config it must hold.
+
+    Returns:
+        ``(result, history)``.
+
+    Raises:
+        BrokenEntry: Naming what is wrong.
+    """
+    stored = _read_json_object(path / "config.json")
+    try:
+        if RunConfig.from_dict(stored["config"]) != config:
+            raise BrokenEntry("config.json holds another config")
+    except (KeyError, TypeError, ValueError) as error:
+        raise BrokenEntry(f"config.json is not a run config ({error})") from None
+    result = _read_json_object(path / RESULT_FILE)
+    for field, types in RESULT_FIELDS.items():
+        if field not in result:
+            raise BrokenEntry(f"{RESULT_FILE} lacks {field}")
+        if not isinstance(result[field], types) or (
+                isinstance(result[field], bool) and bool not in types):
+            raise BrokenEntry(f"{RESULT_FILE}: {field} is {result[field]!r}")
+    epochs = result["epochs_completed"]
+    if not 0 <= epochs <= config.epochs or (epochs < config.epochs and not result["diverged"]):
+        raise BrokenEntry(f"{RESULT_FILE}: {epochs} of {config.epochs} epochs completed "
+                          "and the run did not diverge")
+    history = _read_json_object(path / "history.json")
+    for field in HISTORY_FIELDS:
+        values = history.get(field)
+        if not isinstance(values, list) or len(values) != epochs:
+            raise BrokenEntry(f"history.json: {field} has "
+                              f"{len(values) if isinstance(values, list) else 'no'} values "
+                              f"for {epochs} epochs")
+    model = path / "model.keras"
+    try:
+        with zipfile.ZipFile(model) as archive:
+            names = set(archive.namelist())
+            if archive.testzip() is not None or not {"config.json", "model.weights.h5"} <= names:
+                raise BrokenEntry("model.keras is not a complete Keras archive")
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise BrokenEntry(f"model.keras cannot be read ({type(error).__name__})") from None
+    for epoch in config.record_epochs if not result["diverged"] else ():
+        extras = path / "extras" / f"epoch_{epoch:03d}.npz"
+        try:
+            with np.load(extras, allow_pickle=False) as arrays:
+                missing = [name for name in EXTRAS_FIELDS if name not in arrays.files]
+                for name in arrays.files:
+                    _ = arrays[name]  # reading every array checks it
+        except Exception as error:  # noqa: BLE001 -- whatever a damaged file raises
+            raise BrokenEntry(f"extras/{extras.name} cannot be read "
+                              f"({type(error).__name__})") from None
+        if missing:
+            raise BrokenEntry(f"extras/{extras.name} lacks {', '.join(missing)}")
+    return result, history
 RUNS_DIR_ENV = "FMNIST_RUNS_DIR"
 RESULT_FILE = "result.json"
 
@@ -165,25 +287,35 @@ class RunStore:
     def get(self, config: RunConfig) -> Run | None:
         """Return the stored run for a config, or ``None``.
 
-        A partial or unreadable entry is moved aside (``<key>.broken-<time>``) and ``None`` is
-        returned so that the run is trained again.
+        The entry is checked completely (:func:`validate_entry`). A broken one is set aside
+        (``<key>.broken-<time>-<pid>-<n>``, listed and removed by ``fmnist-report store check``)
+        and ``None`` is returned so that the run is trained again.
+
+        Raises:
+            OSError: If a broken entry cannot be set aside (e.g. a read-only store); the message
+                names it and the fix.
         """
         path = self.entry(config)
         if not path.exists():
             return None
         try:
-            result = json.loads((path / RESULT_FILE).read_text())
-            history = json.loads((path / "history.json").read_text())
-            stored = RunConfig.from_dict(json.loads((path / "config.json").read_text())["config"])
-            if stored != config or not (path / "model.keras").is_file():
-                raise ValueError("entry does not match its config")
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            broken = path.with_name(f"{path.name}.broken-{int(time.time())}")
-            path.rename(broken)
-            print(f"run store: entry {path.name} is incomplete or corrupt ({error}); moved to "
-                  f"{broken.name} and retraining.", flush=True)
+            result, history = validate_entry(path, config)
+        except BrokenEntry as error:
+            self._set_aside(path, error)
             return None
         return Run(config=config, path=path, history=history, result=result, reused=True)
+
+    def _set_aside(self, path: Path, error: Exception) -> Path:
+        broken = unique_aside(path, "broken")
+        try:
+            path.rename(broken)
+        except OSError as failure:
+            raise OSError(f"run store: entry {path} is broken ({error}) and cannot be set aside "
+                          f"({failure.strerror}); make {self.root} writable or delete the "
+                          "entry.") from None
+        print(f"run store: entry {path.name} is broken ({error}); moved to {broken.name} "
+              "and retraining.", file=sys.stderr, flush=True)
+        return broken
 
     def new_entry(self, config: RunConfig) -> Path:
         """Create a private temporary directory in which an entry is assembled."""
@@ -209,6 +341,8 @@ class RunStore:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f".partial-{config.key}"
+        if path.exists() and not path.is_dir():  # not ours: keep it, but out of the way
+            self._set_aside(path, BrokenEntry("a file where the staging directory belongs"))
         (path / "extras").mkdir(parents=True, exist_ok=True)
         handle = open(path / ".lock", "w")  # noqa: SIM115 -- held until commit/release
         try:
@@ -230,24 +364,31 @@ class RunStore:
     def commit(self, config: RunConfig, tmp: Path) -> Path:
         """Move an assembled entry into place atomically (and unlock it).
 
-        If another process finished the same run first, its entry is kept and ours dropped.
+        The assembled entry is checked first (:func:`validate_entry`): a broken one is never
+        committed. If another process finished the same run first, its entry is kept and ours
+        dropped; a broken entry found at the key is set aside and ours takes its place.
 
         Returns:
             The entry's final path.
+
+        Raises:
+            BrokenEntry: If the assembled entry is incomplete (it stays where it is).
         """
         tmp = Path(tmp)
-        if not (tmp / RESULT_FILE).is_file():
-            raise ValueError(f"{tmp} has no {RESULT_FILE}: refusing to commit a partial entry.")
+        validate_entry(tmp, config)
         (tmp / ".lock").unlink(missing_ok=True)
         final = self.entry(config)
         try:
+            if final.exists() and self.get(config) is not None:  # another process was first
+                shutil.rmtree(tmp, ignore_errors=True)
+                return final
             os.rename(tmp, final)
         except OSError:
             if self.get(config) is None:
-                self.release(tmp)
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
-        self.release(tmp)
+        finally:
+            self.release(tmp)
         return final
 
     def runs(self) -> list[Run]:
@@ -270,8 +411,11 @@ class RunStore:
 
 
 def default_runs_dir() -> Path:
-    """Return ``runs/`` in the project checkout (found from this file), else in the cwd."""
+    """Return ``runs/`` in the project checkout (found from this file); outside a checkout (a
+    plain ``pip install``) the per-user data directory, ``$XDG_DATA_HOME/fmnist-study/runs``
+    (default ``~/.local/share/fmnist-study/runs``)."""
     package_root = Path(__file__).resolve().parent.parent
     if (package_root / "pyproject.toml").is_file():
         return package_root / "runs"
-    return Path.cwd() / "runs"
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "fmnist-study" / "runs"

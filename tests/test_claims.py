@@ -216,18 +216,25 @@ def test_summary_and_conclusion_name_the_profile_and_the_counts():
 
 
 def _store_full_run(store, config, test_accuracy):
-    """A constructed full-scale entry (no training: only the numbers the table reads)."""
-    from fmnist_helpers.runs import RESULT_FILE, write_json
+    """A constructed full-scale entry: the numbers the table reads, and a small real model (no
+    training), complete enough to pass the store's check of an entry."""
+    from fmnist_helpers.models import build_model
+    from fmnist_helpers.runs import EXTRAS_FIELDS, RESULT_FILE, write_json
 
     entry = store.new_entry(config)
+    epochs = config.epochs
     write_json(entry / "history.json", {
-        "loss": [0.3] * config.epochs,
-        "accuracy": list(np.linspace(0.8, test_accuracy + 0.02, config.epochs)),
-        "val_accuracy": list(np.linspace(0.8, test_accuracy + 0.002, config.epochs))})
-    (entry / "model.keras").write_bytes(b"")
+        "loss": [0.3] * epochs, "val_loss": [0.3] * epochs,
+        "accuracy": list(np.linspace(0.8, test_accuracy + 0.02, epochs)),
+        "val_accuracy": list(np.linspace(0.8, test_accuracy + 0.002, epochs))})
+    build_model("feedforward", width=0.125).save(entry / "model.keras")
+    for epoch in config.record_epochs:
+        np.savez(entry / "extras" / f"epoch_{epoch:03d}.npz",
+                 **{name: np.zeros(2) for name in EXTRAS_FIELDS})
     write_json(entry / RESULT_FILE, {
         "test_accuracy": test_accuracy, "val_accuracy": test_accuracy + 0.002,
-        "epochs_completed": config.epochs, "train_seconds": 3600.0,
+        "best_val_accuracy": test_accuracy + 0.002, "test_loss": 0.3, "val_loss": 0.3,
+        "epochs_completed": epochs, "train_seconds": 3600.0,
         "images_per_second": 450.0, "diverged": False})
     store.commit(config, entry)
 

@@ -64,7 +64,7 @@ def test_parse_value_converts_and_rejects():
     assert parse_value("train_size", "none") is None
     assert parse_value("lr_schedule", "cosine") == "cosine"
     assert parse_value("label_smoothing", "0.1") == pytest.approx(0.1)
-    with pytest.raises(ValueError, match="expected a value of type int"):
+    with pytest.raises(ValueError, match="epochs takes an integer"):
         parse_value("epochs", "three")
     with pytest.raises(ValueError, match="unknown run config field 'epoch'"):
         parse_value("epoch", "3")
@@ -74,12 +74,12 @@ def test_partial_entry_is_not_taken_for_a_run(tmp_path, capsys):
     store = RunStore(tmp_path)
     config = RunConfig(epochs=1)
     tmp = store.new_entry(config)
-    with pytest.raises(ValueError, match="partial entry"):
-        store.commit(config, tmp)
+    with pytest.raises(ValueError, match="result.json cannot be read"):
+        store.commit(config, tmp)  # an assembled entry is checked before it is committed
     # a directory under the final name without result.json (e.g. copied half-way)
     tmp.rename(store.entry(config))
     assert store.get(config) is None
-    assert "incomplete or corrupt" in capsys.readouterr().out
+    assert "is broken (result.json cannot be read" in capsys.readouterr().err
     assert not store.entry(config).exists()
     assert list(tmp_path.glob(f"{config.key}.broken-*"))
 
