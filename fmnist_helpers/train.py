@@ -9,11 +9,14 @@ sparsity) are recorded at ``config.record_epochs`` so those sections never retra
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,113 +25,17 @@ import tensorflow as tf
 from fmnist_helpers import data as data_lib
 from fmnist_helpers.augment import build_augmentation
 from fmnist_helpers.data import prepared_splits, probe_set
-from fmnist_helpers.models import block_output, build_model, conv_blocks, penultimate_layer
+from fmnist_helpers.models import block_output, conv_blocks, penultimate_layer
 from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RESULT_FILE, Run, RunConfig, RunStore, write_json
+from fmnist_helpers.recipe import build_from_config, compile_model
+from fmnist_helpers.runs import RESULT_FILE, RUNS_DIR_ENV, Run, RunConfig, RunStore, write_json
 
 _EXTRAS_BATCH = 250
 #: In a staging entry: the epoch log of the attempts so far, and Keras's end-of-epoch backup.
 EPOCH_LOG = "epochs.json"
 BACKUP_DIR = "backup"
-
-
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """Return a Keras optimizer by name (``adam``, ``rmsprop``, ``sgd``, ``momentum``).
-
-    Raises:
-        ValueError: If the name is unknown.
-    """
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
-    if name == "momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
-    raise ValueError(f"optimizer must be one of adam, rmsprop, sgd, momentum; got {name!r}.")
-
-
-def build_from_config(config: RunConfig) -> keras.Model:
-    """Build (uncompiled) the model a config describes."""
-    return build_model(
-        config.model, initializer=config.initializer, init_std=config.init_std,
-        batch_norm=config.batch_norm, dropout=config.dropout, activation=config.activation,
-        kernel_size=config.kernel_size, width=config.width,
-    )
-
-
-@keras.saving.register_keras_serializable(package="fmnist_helpers")
-class SmoothedSparseCrossentropy(keras.losses.Loss):
-    """Cross-entropy on logits with integer labels and label smoothing.
-
-    Keras's ``SparseCategoricalCrossentropy`` has no ``label_smoothing``; this one-hot encodes
-    the labels and calls ``keras.losses.categorical_crossentropy``, which has.
-
-    Args:
-        label_smoothing: In ``[0, 1)``; the true class gets ``1 - s + s / classes``.
-        classes: Number of classes.
-    """
-
-    def __init__(self, label_smoothing: float = 0.1, classes: int = 10,
-                 name: str = "smoothed_sparse_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
-        self.label_smoothing = float(label_smoothing)
-        self.classes = int(classes)
-
-    def call(self, y_true, y_pred):
-        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
-        return keras.losses.categorical_crossentropy(
-            keras.ops.one_hot(labels, self.classes), y_pred, from_logits=True,
-            label_smoothing=self.label_smoothing)
-
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing,
-                "classes": self.classes}
-
-
-def learning_rate_for(config: RunConfig, steps_per_epoch: int):
-    """Return the optimizer's learning rate: a float, or a schedule over the run's steps.
-
-    Args:
-        config: The run (``learning_rate``, ``lr_schedule``, ``epochs``).
-        steps_per_epoch: Batches per epoch.
-
-    Returns:
-        ``config.learning_rate`` for ``"constant"``; for ``"cosine"`` a
-        ``keras.optimizers.schedules.CosineDecay`` from it to zero over all steps.
-
-    Raises:
-        ValueError: If the schedule is unknown or ``steps_per_epoch`` < 1.
-    """
-    if steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}.")
-    if config.lr_schedule == "constant":
-        return config.learning_rate
-    if config.lr_schedule == "cosine":
-        return keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=config.epochs * steps_per_epoch, alpha=0.0)
-    raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {config.lr_schedule!r}.")
-
-
-def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int = 1) -> None:
-    """Compile with the config's optimizer and schedule, cross-entropy on logits and accuracy.
-
-    Args:
-        model: The model.
-        config: The run.
-        steps_per_epoch: Batches per epoch (sets the length of a learning-rate schedule).
-    """
-    loss = (SmoothedSparseCrossentropy(config.label_smoothing) if config.label_smoothing > 0
-            else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.compile(
-        optimizer=make_optimizer(config.optimizer, learning_rate_for(config, steps_per_epoch)),
-        loss=loss,
-        metrics=["accuracy"],
-        jit_compile=False,  # XLA is slower than plain TF on the CPUs we measured
-    )
+#: Free space kept beyond a run's backups and model before it may start.
+MIN_FREE_BYTES = 50_000_000
 
 
 def set_determinism(seed: int) -> None:
@@ -182,7 +89,10 @@ def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.nda
         "zero_fraction": zeros / np.maximum(totals, 1),
         "dead_filters": np.array([int((~a).sum()) for a in alive], dtype=np.int64),
     }
-    np.savez_compressed(path, **arrays)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)  # a kill while writing leaves no half-written extras
     return arrays
 
 
@@ -328,6 +238,8 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
     test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"],
                                     batch_size=config.batch_size)
 
+    store.root.mkdir(parents=True, exist_ok=True)
+    check_free_space(store.root, model)  # before anything is written
     entry = store.staging_entry(config)
     try:
         run = _fit_into(entry, model, fresh_model, config, arrays, (train_ds, val_ds, test_ds),
@@ -337,23 +249,79 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
     return run
 
 
+def check_free_space(directory: Path, model: keras.Model) -> None:
+    """Refuse to start training where a full disk would damage the backups.
+
+    A backup holds the weights and the optimizer's two slots, twice (the last and the one
+    before), and the entry the model itself; writing them on a nearly full disk leaves damaged
+    files (and at a few hundred KB free, h5py crashes the process).
+
+    Args:
+        directory: Where the run is assembled.
+        model: The model to be trained.
+
+    Raises:
+        OSError: ``ENOSPC``, naming the directory, the space free and the space needed.
+    """
+    needed = model.count_params() * 4 * 3 * 3 + MIN_FREE_BYTES
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"only {free / 1e6:.1f} MB free in {directory}; training "
+                      f"needs about {needed / 1e6:.0f} MB for its backups and model. Free some "
+                      f"space or set {RUNS_DIR_ENV} to a store on another disk.")
+
+
+def _backup_epoch(entry: Path) -> int | None:
+    """The epoch Keras's backup in ``entry`` restores, or ``None`` (no backup or unreadable)."""
+    try:
+        return int(json.loads((entry / BACKUP_DIR / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _drop_backup(entry: Path, config: RunConfig, reason: str) -> None:
+    print(f"[{config.label}] {reason}; training from the start.", file=sys.stderr, flush=True)
+    shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
+    (entry / EPOCH_LOG).unlink(missing_ok=True)
+
+
+def _use_previous_backup(entry: Path) -> bool:
+    """Put Keras's previous backup (``*.bkp``) in place of the last one; ``False`` if none."""
+    backup = entry / BACKUP_DIR
+    previous = [backup / "latest.weights.h5.bkp", backup / "training_metadata.json.bkp"]
+    if not all(path.is_file() for path in previous):
+        return False
+    for path in previous:
+        os.replace(path, path.with_suffix(""))
+    return True
+
+
 def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbose) -> Run:
     """Fit (resuming from a backup in ``entry`` if there is one), evaluate and commit.
 
-    ``fresh_model()`` rebuilds the model if the backup cannot be restored.
+    ``fresh_model()`` rebuilds the model if the backup cannot be restored. The backup is kept
+    until the entry is committed, so an interruption after the last epoch (while evaluating or
+    saving) loses nothing.
     """
     train_ds, val_ds, test_ds = datasets
     if verbose:
         print(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
               f"{len(arrays['y_train'])} images -> {store.root}", file=sys.stderr, flush=True)
-    for attempt in ("resume", "fresh"):
-        if attempt == "fresh":
-            model = fresh_model()
+    restored = _backup_epoch(entry)
+    logged = len((_read_json(entry / EPOCH_LOG) or {}).get("epochs", []))
+    if restored is not None and logged < restored:
+        # The epoch log must hold every epoch the backup has done, or the history is incomplete.
+        _drop_backup(entry, config, f"the backup in {entry / BACKUP_DIR} does not match its "
+                     f"epoch log ({logged} epoch(s) logged, backup at {restored})")
+    attempt = "resume"
+    while True:
         monitor = _RunMonitor(config, entry, verbose)
         # Saves weights, optimizer state (so a learning-rate schedule goes on where it was) and
         # the epoch after every epoch, keeping the one before in case the process dies while
-        # writing; restores them when fit starts; deletes them when fit ends.
-        backup = keras.callbacks.BackupAndRestore(str(entry / BACKUP_DIR), double_checkpoint=True)
+        # writing; restores them when fit starts. Kept after fit: removed only once the entry
+        # is complete.
+        backup = keras.callbacks.BackupAndRestore(str(entry / BACKUP_DIR), double_checkpoint=True,
+                                                  delete_checkpoint=False)
         first_extras = entry / "extras" / "epoch_000.npz"
         if 0 in config.record_epochs and not first_extras.is_file():
             record_extras(model, config.probe_size, first_extras)
@@ -361,20 +329,27 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
                       callbacks=[monitor, backup], shuffle=False, verbose=0)  # tf.data shuffles
-        except (OSError, ValueError) as error:
+        except Exception as error:
+            # raises RuntimeError, OSError, KeyError...); any other failure is raised again.
             restoring = monitor.start_epoch is None and (entry / BACKUP_DIR).exists()
             if not restoring or attempt == "fresh":
                 raise
-            # No epoch started: the backup could not be restored. Start the run over.
-            print(f"[{config.label}] the backup in {entry / BACKUP_DIR} cannot be restored "
-                  f"({error}); training from the start.", file=sys.stderr, flush=True)
-            shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
-            (entry / EPOCH_LOG).unlink(missing_ok=True)
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+            if attempt == "resume" and _use_previous_backup(entry):
+                print(f"[{config.label}] the last backup cannot be restored ({reason}); "
+                      "trying the one before.", file=sys.stderr, flush=True)
+                attempt = "previous backup"
+            else:
+                _drop_backup(entry, config, f"the backup in {entry / BACKUP_DIR} cannot be "
+                             f"restored ({reason})")
+                attempt = "fresh"
+            model = fresh_model()
             continue
         break
+    if monitor.start_epoch is None:  # the backup was at the last epoch: nothing left to train
+        monitor.start_epoch = len(monitor.records)
     fit_seconds = (time.perf_counter() - start - monitor.extras_seconds
                    + monitor.earlier_seconds())
-
     history = monitor.history()
     epochs_completed = len(history.get("loss", []))
     val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
@@ -401,10 +376,15 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
     }
     model.save(entry / "model.keras")
     write_json(entry / "history.json", history)
+    write_json(entry / RESULT_FILE, result)
+    # Only now is the backup no longer needed (an interruption up to here resumes at the end).
+    shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
     (entry / EPOCH_LOG).unlink(missing_ok=True)
-    write_json(entry / RESULT_FILE, result)  # last: marks the entry complete
     path = store.commit(config, entry)
     run = store.get(config)
+    if run is None:
+        raise RuntimeError(f"run store: the entry of {config.label} just committed to {path} "
+                           "failed its check; see the message above.")
     run.reused = False
     if verbose:
         status = (f"DIVERGED at epoch {result['diverged_epoch']}" if diverged else

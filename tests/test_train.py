@@ -137,7 +137,7 @@ def test_a_run_being_trained_elsewhere_gets_a_private_staging_directory(tmp_path
 def test_smoothed_crossentropy_matches_keras_and_the_formula():
     import keras
 
-    from fmnist_helpers.train import SmoothedSparseCrossentropy
+    from fmnist_helpers.recipe import SmoothedSparseCrossentropy
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(6, 10)).astype("float32")
@@ -156,7 +156,7 @@ def test_smoothed_crossentropy_matches_keras_and_the_formula():
 
 
 def test_cosine_schedule_spans_the_run_and_constant_stays_a_number(tiny_config):
-    from fmnist_helpers.train import learning_rate_for
+    from fmnist_helpers.recipe import learning_rate_for
 
     assert learning_rate_for(tiny_config, 20) == tiny_config.learning_rate
     schedule = learning_rate_for(tiny_config.replace(lr_schedule="cosine"), 20)
