@@ -5,11 +5,16 @@ Subcommands:
     params   the parameter table of a model
     train    train a run (or reuse it from the run store) and print its metrics
     build    execute the section notebooks and render the HTML report
+    store    check the run store: broken, invalid, temporary and interrupted entries
+
+Every failure ends in one line, ``error: ...``, naming the file or value and the fix (exit 1; 2
+for bad arguments); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -42,7 +47,8 @@ def cmd_data(args) -> int:
         return 1
     print(f"Fashion-MNIST found in {fmnist.source}")
     for path in fmnist.files.values():
-        check = "SHA-256 verified" if path.suffix == ".gz" else "shape verified (raw file)"
+        check = ("SHA-256 of the file and of its content verified" if path.suffix == ".gz"
+                 else "SHA-256 of the content verified (raw file)")
         print(f"  {path.name:28s} {check}")
     for name, count in splits.counts().items():
         print(f"  {name:5s} {count:6d} images")
@@ -88,11 +94,7 @@ def cmd_train(args) -> int:
         return 2
     from fmnist_helpers.train import train
 
-    try:
-        run = train(config, store=RunStore(args.runs_dir) if args.runs_dir else None)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    run = train(config, store=RunStore(args.runs_dir) if args.runs_dir else None)
     summary = run.summary()
     if args.json:
         print(json.dumps({**summary, "profile": profile.name, "path": str(run.path)}))
@@ -121,6 +123,28 @@ def cmd_build(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def cmd_store(args) -> int:
+    from fmnist_helpers.runs import RunStore
+    from fmnist_helpers.store_check import check_store, remove_problems
+
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    problems = check_store(store.root)
+    if not problems:
+        print(f"run store {store.root}: every entry is complete and valid.")
+        return 0
+    print(f"run store {store.root}:")
+    for problem in problems:
+        print(f"  {problem.kind:9s} {problem.path.name}  ({problem.detail})")
+    kinds = tuple(args.remove.split(",")) if args.remove else ()
+    if kinds:
+        removed = remove_problems(problems, kinds)
+        print(f"removed {len(removed)} item(s) of kind {', '.join(kinds)}.")
+    else:
+        print("remove them with --remove broken,invalid,temporary (and partial, which throws "
+              "away interrupted training that would resume).")
+    return 0
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -163,13 +187,62 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing section")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("store", help="check the run store (and clean it up on request)")
+    p.add_argument("action", choices=["check"])
+    p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
+    p.add_argument("--remove", metavar="KINDS",
+                   help="comma-separated kinds to delete: broken, invalid, temporary, partial")
+    p.set_defaults(func=cmd_store)
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true",
+                             help="show the traceback of an error instead of one line")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``fmnist-report``; returns the exit status."""
+    """Run ``fmnist-report``; returns the exit status.
+
+    Errors end here as one line naming what failed (``--debug`` re-raises them): 1 for a failure
+    (a file, the disk, a damaged entry), 2 for a bad argument, 130 for Ctrl-C.
+    """
     args = make_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted: finished epochs are kept and the same command resumes.",
+              file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"error: {_describe(error)}", file=sys.stderr)
+        return 2 if isinstance(error, ValueError) else 1
+
+
+def _describe(error: Exception) -> str:
+    """One line for an error: the message, and for a file error the path and a hint."""
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror
+        if error.filename and str(error.filename) not in text:
+            text += f": {error.filename}"
+    else:
+        text = str(error) or type(error).__name__
+    if isinstance(error, OSError):
+        hints = {errno.ENOSPC: "free some disk space, or set FMNIST_RUNS_DIR / --out to "
+                               "another disk",
+                 errno.EACCES: "check the permissions, or choose another directory",
+                 errno.EROFS: "the file system is read-only: choose another directory",
+                 errno.ENOTDIR: "a file stands where a directory is needed: choose another "
+                                "path"}
+        hint = hints.get(error.errno) if error.filename else None  # system errors only
+        if hint and hint not in text:
+            text += f" ({hint})"
+    elif not isinstance(error, ValueError):
+        text = f"{type(error).__name__}: {text}"
+    return text
 
 
 if __name__ == "__main__":

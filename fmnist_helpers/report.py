@@ -20,9 +20,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
+import html
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -80,10 +83,13 @@ def resolve_sections(names: str | list[str] | None) -> list[str]:
     Raises:
         ValueError: If a name matches no section; the message lists them.
     """
-    if names is None or names == "" or names == []:
+    if names is None:
         return list(SECTION_NAMES)
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
+    if not names:
+        raise ValueError("no section named; leave --sections out to build every section, or "
+                         f"name some of: {', '.join(SECTION_NAMES)}.")
     chosen = set()
     for name in names:
         matches = [s for s in SECTION_NAMES if s == name or s.split("_")[0] == name]
@@ -216,9 +222,13 @@ def _stderr_to(path: Path):
 
 
 def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
+    """A notebook that says why a section could not run: its title escaped, the traceback in a
+    fence longer than any run of backticks inside it (so no line can end the block)."""
     notebook = nbformat.v4.new_notebook()
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
     notebook.cells.append(nbformat.v4.new_markdown_cell(
-        f"# {job.title}\n\n**This section failed before it could run.**\n\n```\n{text}\n```"))
+        f"# {html.escape(job.title)}\n\n**This section failed before it could run.**\n\n"
+        f"{fence}text\n{text}\n{fence}"))
     nbformat.write(notebook, path)
 
 
@@ -308,37 +318,60 @@ def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
         profile=profile, started=started.strftime("%Y-%m-%d %H:%M"), summary=summary,
         sections=sections, figures=headline_figures(profile_name, site), environment=environment)
     index = site / "index.html"
-    index.write_text(page, encoding="utf-8")
+    _write_atomically(index, page)
     record = {
         "profile": profile.name, "started": started.isoformat(timespec="seconds"),
         "environment": environment,
         "sections": [{k: (str(v) if isinstance(v, Path) else v) for k, v in r.items()}
                      for r in results],
     }
-    (site / "build.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    _write_atomically(site / "build.json", json.dumps(record, indent=2) + "\n")
     return index
 
 
-def _earlier_sections(site: Path, profile: str, rebuilt: set[str],
-                      notebook_dir: Path) -> list[dict[str, Any]]:
-    """Sections of an earlier build of this site that this build does not redo (kept listed)."""
-    record = site / "build.json"
-    if not record.is_file():
-        return []
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def update_index(site: Path, profile_name: str, results: list[dict[str, Any]],
+                 started: dt.datetime, environment: dict[str, str]) -> Path:
+    """Merge this build's section records into the site's index, under a lock.
+
+    The index lists every section of the site: this build's, and those of earlier or concurrent
+    builds into the same directory (read back from ``build.json`` at each update, under an
+    exclusive lock, so two builds into one ``--out`` never drop each other's sections).
+
+    Args:
+        site: The report directory of the profile.
+        profile_name: The profile.
+        results: This build's records, one per job.
+        started: When this build started.
+        environment: :func:`environment_summary` output.
+
+    Returns:
+        The index's path.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    with open(site / ".index.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ours = {r["name"] for r in results}
+        others = [dict(r, earlier=True) if r.get("status") in ("ok", "FAILED") else r
+                  for r in _recorded_sections(site) if r.get("name") not in ours]
+        order = {job.name: i
+                 for i, job in enumerate(jobs_for(profile_name, list(SECTION_NAMES)))}
+        merged = sorted(others + results, key=lambda r: order.get(r["name"], len(order)))
+        return write_index(site, profile_name, merged, started, environment)
+
+
+def _recorded_sections(site: Path) -> list[dict[str, Any]]:
+    """The section records of the site's ``build.json`` (none if it is missing or unreadable)."""
     try:
-        sections = json.loads(record.read_text())["sections"]
-    except (ValueError, KeyError, OSError):
+        sections = json.loads((site / "build.json").read_text())["sections"]
+    except (ValueError, KeyError, TypeError, OSError):
         return []
-    known = {j.name for j in jobs_for(profile, list(SECTION_NAMES), notebook_dir)}
-    return [dict(s, earlier=True) for s in sections
-            if s.get("name") in known - rebuilt and s.get("status") != "not built yet"]
-
-
-def _merge(profile: str, earlier: list[dict[str, Any]],
-           current: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Earlier and current section records, in report order."""
-    order = {job.name: i for i, job in enumerate(jobs_for(profile, list(SECTION_NAMES)))}
-    return sorted(earlier + current, key=lambda r: order.get(r["name"], len(order)))
+    return [s for s in sections if isinstance(s, dict) and "name" in s and "status" in s]
 
 
 def build(*, profile: str = "quick", sections: list[str] | None = None,
@@ -363,6 +396,11 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
         ValueError: If a parameter does not fit its notebook (nothing is executed then).
     """
     get_profile(profile)
+    if not Path(notebook_dir).is_dir():
+        raise FileNotFoundError(
+            f"the section notebooks are not at {notebook_dir}: building the report needs a "
+            "checkout of the fmnist-study repository (a plain pip install has the package but "
+            "not the notebooks); run fmnist-report from the checkout.")
     if jobs is None:
         jobs = jobs_for(profile, sections or list(SECTION_NAMES), Path(notebook_dir))
     for job in jobs:  # all checked before anything runs
@@ -374,8 +412,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     environment = environment_summary()
     results = [{"name": j.name, "title": j.title, "status": "not built yet", "error": None,
                 "seconds": None, "parameters": j.parameters, "html": None} for j in jobs]
-    earlier = _earlier_sections(site, profile, {j.name for j in jobs}, Path(notebook_dir))
-    write_index(site, profile, _merge(profile, earlier, results), started, environment)
+    update_index(site, profile, results, started, environment)
     print(f"Building the {profile} report: {len(jobs)} section(s) -> {site.resolve()}", flush=True)
     failed = False
     bar = tqdm(total=len(jobs), unit="section", file=sys.stdout, dynamic_ncols=True)
@@ -391,7 +428,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
             outcome["error"] = outcome["error"] or f"rendering failed: {type(exc).__name__}: {exc}"
         results[i].update(status=outcome["status"], error=outcome["error"],
                           seconds=outcome["seconds"])
-        write_index(site, profile, _merge(profile, earlier, results), started, environment)
+        update_index(site, profile, results, started, environment)
         line = f"{job.name:32s} {outcome['status']:6s} {outcome['seconds']:6.1f} s"
         if outcome["error"]:
             line += f"  {outcome['error']}"

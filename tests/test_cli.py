@@ -18,7 +18,7 @@ def cli(*args, env=None):
 def test_data_reports_source_counts_and_checksums():
     result = cli("data", "--no-download")
     assert result.returncode == 0, result.stderr
-    assert "SHA-256 verified" in result.stdout
+    assert "SHA-256 of the file and of its content verified" in result.stdout
     for split, count in (("train", 54000), ("val", 6000), ("test", 10000)):
         assert re.search(rf"{split}\s+{count} images", result.stdout), result.stdout
 
@@ -54,7 +54,7 @@ def test_train_json_then_reused(tmp_path):
 
 @pytest.mark.parametrize("setting, message", [
     ("colour=red", "unknown run config field 'colour'"),
-    ("epochs=many", "expected a value of type int"),
+    ("epochs=many", "epochs takes an integer"),
     ("optimizer=adagrad", "optimizer must be one of"),
     ("epochs", "expects key=value"),
 ])
