@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PROFILE ?= quick
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data report test lab benchmark accuracy clean-reports
+.PHONY: setup data browser report test lab benchmark accuracy clean-reports
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,19 @@ data: setup
 	fi
 	$(BIN)/fmnist-report data
 
+# The browser tests drive Debian's Chromium: installed when missing and we may (root on Debian).
+browser:
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing the Debian packages chromium and chromium-driver"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    chromium chromium-driver; \
+	fi
+
 report: data
 	$(BIN)/fmnist-report build --profile $(PROFILE)
 
-test: setup
+test: data browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
