@@ -116,9 +116,11 @@ def cmd_build(args) -> int:
 
     try:
         sections = report.resolve_sections(args.sections)
+        force = (True if args.force == "all" else
+                 report.resolve_sections(args.force) if args.force else False)
         return report.build(
             profile=args.profile, sections=sections, out_dir=args.out,
-            show_code=args.show_code, fail_fast=args.fail_fast,
+            show_code=args.show_code, fail_fast=args.fail_fast, force=force,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -142,8 +144,8 @@ def cmd_store(args) -> int:
         removed = remove_problems(problems, kinds)
         print(f"removed {len(removed)} item(s) of kind {', '.join(kinds)}.")
     else:
-        print("remove them with --remove broken,invalid,temporary (and partial, which throws "
-              "away interrupted training that would resume).")
+        print("remove them with --remove broken,invalid,temporary,obsolete (and partial, which "
+              "throws away interrupted training that would resume).")
     return 0
 
 
@@ -186,13 +188,17 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", help="output directory (default reports/)")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing section")
+    p.add_argument("--force", nargs="?", const="all", metavar="SECTIONS",
+                   help="execute even the sections whose fingerprint did not change: all, or "
+                        "those named (comma-separated)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("store", help="check the run store (and clean it up on request)")
     p.add_argument("action", choices=["check"])
     p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
     p.add_argument("--remove", metavar="KINDS",
-                   help="comma-separated kinds to delete: broken, invalid, temporary, partial")
+                   help="comma-separated kinds to delete: broken, invalid, temporary, obsolete, "
+                        "partial")
     p.set_defaults(func=cmd_store)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true",

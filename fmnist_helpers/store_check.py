@@ -26,6 +26,7 @@ class StoreProblem:
         path: The file or directory.
         kind: ``"broken"`` (set aside after a failed check), ``"invalid"`` (a committed entry
             that fails its check now), ``"temporary"`` (left by a process that is gone),
+            ``"obsolete"`` (a pickled cached result from before results were stored as data),
             ``"partial"`` (an interrupted training run that will resume) or ``"in use"``.
         detail: What is known about it, in words.
     """
@@ -95,6 +96,9 @@ def check_store(root: Path) -> list[StoreProblem]:
                 validate_entry(path, config)
             except (BrokenEntry, OSError, ValueError, KeyError, TypeError) as error:
                 problems.append(StoreProblem(path, "invalid", str(error)))
+    for path in sorted((root / "results").glob("*.pkl")):
+        problems.append(StoreProblem(path, "obsolete", "a pickled result of an older version; "
+                                     "results are .npz now and this one is never read"))
     return problems
 
 
@@ -111,7 +115,7 @@ def remove_problems(problems: list[StoreProblem], kinds: tuple[str, ...]) -> lis
     Raises:
         ValueError: If ``kinds`` names an unknown kind or ``"in use"``.
     """
-    known = {"broken", "invalid", "temporary", "partial"}
+    known = {"broken", "invalid", "temporary", "partial", "obsolete"}
     if not set(kinds) <= known:
         raise ValueError(f"kinds must be among {', '.join(sorted(known))}; got {kinds}.")
     removed = []

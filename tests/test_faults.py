@@ -333,12 +333,14 @@ def test_store_check_lists_and_removes_what_is_not_a_valid_entry(tiny_run, tmp_p
     shutil.copytree(tiny_run.path, store.root / f"{tiny_run.config.key}.broken-x")
     partial = store.root / f".partial-{tiny_run.config.replace(seed=9).key}"
     partial.mkdir()
+    (store.root / "results").mkdir()
+    (store.root / "results" / "tsne-0123.pkl").write_bytes(b"an old pickled result")
     result = _cli("store", "check", "--runs-dir", str(store.root))
     assert result.returncode == 0
-    for word in ("temporary", "broken", "partial"):
+    for word in ("temporary", "broken", "partial", "obsolete"):
         assert word in result.stdout
-    removed = remove_problems(check_store(store.root), ("broken", "temporary"))
-    assert len(removed) == 2 and partial.exists()
+    removed = remove_problems(check_store(store.root), ("broken", "temporary", "obsolete"))
+    assert len(removed) == 3 and partial.exists()
     assert [p.kind for p in check_store(store.root)] == ["partial"]
     assert store.get(tiny_run.config) is not None  # the valid entry is untouched
 
