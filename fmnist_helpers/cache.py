@@ -22,6 +22,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from fmnist_helpers import readlog
 from fmnist_helpers.runs import Run, RunStore
 
 #: Bump when a change to a :func:`stored_result` function changes what it returns.
@@ -195,13 +196,16 @@ def stored_result(func):
         path = folder / f"{func.__name__}-{digest.hexdigest()[:16]}.npz"
         if path.is_file():
             try:
-                return load_result(path)
+                result = load_result(path)
+                readlog.record("result", path.name, path)
+                return result
             except Exception as error:  # noqa: BLE001 -- a damaged cache file: compute again
                 print(f"results cache: {path.name} cannot be read ({type(error).__name__}); "
                       "computing it again.", file=sys.stderr, flush=True)
         result = func(*args, **kwargs)
         folder.mkdir(parents=True, exist_ok=True)
         save_result(path, result)
+        readlog.record("result", path.name, path)
         return result
 
     return wrapper

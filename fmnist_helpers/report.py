@@ -20,39 +20,39 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import html
-import json
 import os
-import platform
 import re
-import shutil
-import subprocess
 import sys
 import time
 import traceback
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import nbformat
 import papermill
 from tqdm import tqdm
 
+from fmnist_helpers.fingerprint import (
+    PACKAGE_DIR,
+    JobRecord,
+    job_inputs,
+    now,
+    refresh_markdown,
+    render_inputs,
+    tree_hash,
+    versions,
+    why_execute,
+)
 from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.readlog import READ_LOG_ENV, read_log
 from fmnist_helpers.render import TEMPLATE_DIR, render
-from fmnist_helpers.runs import RunStore
 from fmnist_helpers.sections import SECTION_NAMES, get_section
-from fmnist_helpers.seed_report import seed_accuracies_text
+from fmnist_helpers.site_index import environment_summary, update_index
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 
-#: The index page; autoescaping on, so no text from a build can inject HTML.
-_INDEX_TEMPLATE = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
-    trim_blocks=True, lstrip_blocks=True).get_template("report_index.html.j2")
 
 @dataclasses.dataclass(frozen=True)
 class Job:
@@ -63,12 +63,14 @@ class Job:
         notebook: The source notebook.
         title: The section's title in the index.
         parameters: What papermill injects.
+        section: The section it belongs to (what ``--force SECTIONS`` names).
     """
 
     name: str
     notebook: Path
     title: str
     parameters: dict[str, Any]
+    section: str = ""
 
 
 def resolve_sections(names: str | list[str] | None) -> list[str]:
@@ -118,7 +120,8 @@ def jobs_for(profile_name: str, sections: list[str],
         section = get_section(name)
         notebook = Path(notebook_dir) / section.notebook
         for job, title, parameters in section.jobs(profile):
-            jobs.append(Job(name=job, notebook=notebook, title=title, parameters=parameters))
+            jobs.append(Job(name=job, notebook=notebook, title=title, parameters=parameters,
+                            section=name))
     return jobs
 
 
@@ -173,16 +176,22 @@ def check_parameters(notebook: str | os.PathLike, parameters: dict[str, Any]) ->
 def execute(job: Job, out_dir: Path) -> dict[str, Any]:
     """Execute one job with papermill; never raises for a failing notebook.
 
+    What the notebook reads from the run store and the results cache is logged to
+    ``<job>.reads.jsonl`` beside it (``$FMNIST_READ_LOG``, inherited by the kernel).
+
     Returns:
         ``status`` ("ok" or "FAILED"), ``error`` (first line), ``seconds``, ``notebook``
-        (the executed copy).
+        (the executed copy), ``reads`` (``readlog.read_log`` of this execution).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{job.name}.ipynb"
+    reads = out_dir / f"{job.name}.reads.jsonl"
+    reads.unlink(missing_ok=True)
     start = time.perf_counter()
     status, error = "ok", None
     env_before = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ[READ_LOG_ENV] = str(reads)
     try:
         # The kernel inherits file descriptor 2: its own log (TensorFlow's start-up lines,
         # Jupyter's warnings) goes to a file beside the executed notebook, not the terminal.
@@ -200,10 +209,11 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
         if not executed.exists():
             _write_failure_notebook(job, executed, traceback.format_exc())
     finally:
+        os.environ.pop(READ_LOG_ENV, None)
         if env_before is None:
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return {"status": status, "error": error, "seconds": time.perf_counter() - start,
-            "notebook": executed}
+            "notebook": executed, "reads": read_log(reads)}
 
 
 @contextlib.contextmanager
@@ -232,153 +242,16 @@ def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
     nbformat.write(notebook, path)
 
 
-def environment_summary() -> dict[str, str]:
-    """Return versions and hardware for the index page."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = "none"
-    if shutil.which("nvidia-smi"):
-        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
-                                 check=False)
-        gpu = listing.stdout.strip().replace("\n", "; ") or "none"
-    return {
-        "python": platform.python_version(),
-        "tensorflow": metadata.version("tensorflow"),
-        "keras": metadata.version("keras"),
-        "cpu": f"{cpu} ({os.cpu_count()} logical cores)",
-        "gpu": gpu,
-        "platform": platform.platform(),
-    }
-
-
-def claims_summary(site: Path) -> str | None:
-    """The claims ledger's summary line, read from this build's executed ``10_conclusions``.
-
-    It is the Markdown output of the notebook's cell tagged ``summary``; ``None`` if the section was
-    not built (or failed before printing it).
-    """
-    path = Path(site) / "notebooks" / "10_conclusions.ipynb"
-    if not path.is_file():
-        return None
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if "summary" in cell.metadata.get("tags", []):
-            for output in cell.get("outputs", []):
-                text = output.get("data", {}).get("text/markdown")
-                if text:
-                    return "".join(text).strip().strip("*")
-    return None
-
-
-def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[str, str]]:
-    """Return headline figures read from the recorded runs of a profile (what exists)."""
-    profile = get_profile(profile_name)
-    figures = []
-    run = RunStore().get(profile.baseline())
-    if run is not None:
-        figures.append(("ConvNet validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
-        figures.append(("ConvNet test accuracy", f"{run['test_accuracy']:.2%}"))
-        figures.append(("Seed report (full scale)", seed_accuracies_text()))
-    summary = claims_summary(site) if site is not None else None
-    if summary:
-        figures.append(("The seed's 20 claims, judged (10_conclusions)", summary))
-    return figures
-
-
-def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
-                started: dt.datetime, environment: dict[str, str]) -> Path:
-    """Write ``index.html`` (from the Jinja template ``templates/report_index.html.j2``) and
-    ``build.json`` for the sections built so far.
-
-    Args:
-        site: The report directory of the profile.
-        profile_name: The profile built.
-        results: One record per job (``name``, ``title``, ``status``, ``error``, ``seconds``,
-            ``parameters``, ``html``, optionally ``earlier``).
-        started: When the build started.
-        environment: :func:`environment_summary` output.
-
-    Returns:
-        The index's path.
-    """
-    profile = get_profile(profile_name)
-    failed = sum(r["status"] == "FAILED" for r in results)
-    summary = (f"{len(results) - failed} of {len(results)} sections ok" if not failed else
-               f"{failed} of {len(results)} sections FAILED")
-    sections = [dict(r, parameter_text=", ".join(f"{k}={json.dumps(v)}"
-                                                 for k, v in r["parameters"].items()))
-                for r in results]
-    page = _INDEX_TEMPLATE.render(
-        profile=profile, started=started.strftime("%Y-%m-%d %H:%M"), summary=summary,
-        sections=sections, figures=headline_figures(profile_name, site), environment=environment)
-    index = site / "index.html"
-    _write_atomically(index, page)
-    record = {
-        "profile": profile.name, "started": started.isoformat(timespec="seconds"),
-        "environment": environment,
-        "sections": [{k: (str(v) if isinstance(v, Path) else v) for k, v in r.items()}
-                     for r in results],
-    }
-    _write_atomically(site / "build.json", json.dumps(record, indent=2) + "\n")
-    return index
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def update_index(site: Path, profile_name: str, results: list[dict[str, Any]],
-                 started: dt.datetime, environment: dict[str, str]) -> Path:
-    """Merge this build's section records into the site's index, under a lock.
-
-    The index lists every section of the site: this build's, and those of earlier or concurrent
-    builds into the same directory (read back from ``build.json`` at each update, under an
-    exclusive lock, so two builds into one ``--out`` never drop each other's sections).
-
-    Args:
-        site: The report directory of the profile.
-        profile_name: The profile.
-        results: This build's records, one per job.
-        started: When this build started.
-        environment: :func:`environment_summary` output.
-
-    Returns:
-        The index's path.
-    """
-    site.mkdir(parents=True, exist_ok=True)
-    with open(site / ".index.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ours = {r["name"] for r in results}
-        others = [dict(r, earlier=True) if r.get("status") in ("ok", "FAILED") else r
-                  for r in _recorded_sections(site) if r.get("name") not in ours]
-        order = {job.name: i
-                 for i, job in enumerate(jobs_for(profile_name, list(SECTION_NAMES)))}
-        merged = sorted(others + results, key=lambda r: order.get(r["name"], len(order)))
-        return write_index(site, profile_name, merged, started, environment)
-
-
-def _recorded_sections(site: Path) -> list[dict[str, Any]]:
-    """The section records of the site's ``build.json`` (none if it is missing or unreadable)."""
-    try:
-        sections = json.loads((site / "build.json").read_text())["sections"]
-    except (ValueError, KeyError, TypeError, OSError):
-        return []
-    return [s for s in sections if isinstance(s, dict) and "name" in s and "status" in s]
-
-
 def build(*, profile: str = "quick", sections: list[str] | None = None,
           out_dir: str | os.PathLike = "reports", show_code: bool = False,
           fail_fast: bool = False, notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
-          jobs: list[Job] | None = None) -> int:
-    """Build the report.
+          jobs: list[Job] | None = None, force: bool | list[str] = False) -> int:
+    """Build the report, executing only the jobs whose fingerprint changed.
+
+    A job whose inputs (code cells, parameters, package source, versions) and reads (run
+    entries, cached results) are unchanged since its last successful execution is reused; its page
+    is re-rendered only if its markdown or the template changed (see
+    :mod:`fmnist_helpers.fingerprint`). A failed job always executes again.
 
     Args:
         profile: ``smoke``, ``quick`` or ``full``.
@@ -388,12 +261,14 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
         fail_fast: Stop at the first failing section.
         notebook_dir: Where the section notebooks are.
         jobs: Explicit jobs (overrides ``sections``; used by tests).
+        force: ``True`` executes every job; a list of section (or job) names executes those.
 
     Returns:
         The exit status: 0 if every section is ok, 1 otherwise.
 
     Raises:
         ValueError: If a parameter does not fit its notebook (nothing is executed then).
+        FileNotFoundError: If the notebooks are not there (not a checkout).
     """
     get_profile(profile)
     if not Path(notebook_dir).is_dir():
@@ -410,6 +285,8 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     executed_dir.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now()
     environment = environment_summary()
+    package, used = tree_hash(PACKAGE_DIR, suffixes=(".py",)), versions()
+    templates = tree_hash(TEMPLATE_DIR)
     results = [{"name": j.name, "title": j.title, "status": "not built yet", "error": None,
                 "seconds": None, "parameters": j.parameters, "html": None} for j in jobs]
     update_index(site, profile, results, started, environment)
@@ -418,18 +295,15 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     bar = tqdm(total=len(jobs), unit="section", file=sys.stdout, dynamic_ncols=True)
     for i, job in enumerate(jobs):
         bar.set_description(job.name)
-        outcome = execute(job, executed_dir)
-        html_path = site / f"{job.name}.html"
-        try:
-            render(outcome["notebook"], html_path, show_code=show_code)
-            results[i]["html"] = html_path.name
-        except Exception as exc:  # noqa: BLE001 - a rendering failure is a section failure
-            outcome["status"] = "FAILED"
-            outcome["error"] = outcome["error"] or f"rendering failed: {type(exc).__name__}: {exc}"
-        results[i].update(status=outcome["status"], error=outcome["error"],
-                          seconds=outcome["seconds"])
+        outcome = _build_job(job, executed_dir, site, show_code=show_code,
+                             force=force is True or job.section in (force or ())
+                             or job.name in (force or ()),
+                             inputs=job_inputs(job.notebook, job.parameters, package, used),
+                             rendering=render_inputs(job.notebook, templates))
+        results[i].update(outcome)
         update_index(site, profile, results, started, environment)
         line = f"{job.name:32s} {outcome['status']:6s} {outcome['seconds']:6.1f} s"
+        line += "  executed" if outcome["executed"] else f"  reused (executed {outcome['when']})"
         if outcome["error"]:
             line += f"  {outcome['error']}"
         bar.write(line)
@@ -441,6 +315,50 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
                 break
     bar.close()
     index = site / "index.html"
-    total = sum(r["seconds"] or 0 for r in results)
-    print(f"{'FAILED' if failed else 'Done'} in {total:.0f} s. Open {index.resolve()}", flush=True)
+    ran = [r for r in results if r.get("executed") is not None]
+    executed = sum(bool(r["executed"]) for r in ran)
+    total = sum(r["seconds"] or 0 for r in ran if r["executed"])
+    print(f"{'FAILED' if failed else 'Done'}: {executed} section(s) executed "
+          f"({total:.0f} s), {len(ran) - executed} reused. Open {index.resolve()}", flush=True)
     return 1 if failed else 0
+
+
+def _build_job(job: Job, executed_dir: Path, site: Path, *, show_code: bool, force: bool,
+               inputs: str, rendering: str) -> dict[str, Any]:
+    """Reuse or execute one job, render its page, record its fingerprint.
+
+    Returns:
+        The job's index record: ``status``, ``error``, ``seconds``, ``html``, ``executed``
+        (whether it executed now) and ``when`` (when it last executed).
+    """
+    executed = executed_dir / f"{job.name}.ipynb"
+    html_path = site / f"{job.name}.html"
+    record = JobRecord.load(executed_dir, job.name)
+    reason = "forced" if force else why_execute(record, executed, inputs)
+    if reason is None:
+        outcome = {"status": "ok", "error": None, "seconds": record.seconds,
+                   "html": html_path.name, "executed": False, "when": record.executed}
+        if record.render == rendering and html_path.is_file():
+            return outcome
+        if refresh_markdown(job.notebook, executed):
+            try:
+                render(executed, html_path, show_code=show_code)
+            except Exception as exc:  # noqa: BLE001 - a rendering failure is a section failure
+                return {**outcome, "status": "FAILED", "html": None,
+                        "error": f"rendering failed: {type(exc).__name__}: {exc}"}
+            record.render = rendering
+            record.save(executed_dir, job.name)
+            return outcome
+    outcome = execute(job, executed_dir)
+    html = None
+    try:
+        render(outcome["notebook"], html_path, show_code=show_code)
+        html = html_path.name
+    except Exception as exc:  # noqa: BLE001 - a rendering failure is a section failure
+        outcome["status"] = "FAILED"
+        outcome["error"] = outcome["error"] or f"rendering failed: {type(exc).__name__}: {exc}"
+    when = now()
+    JobRecord(inputs=inputs, render=rendering, reads=outcome["reads"], status=outcome["status"],
+              executed=when, seconds=outcome["seconds"]).save(executed_dir, job.name)
+    return {"status": outcome["status"], "error": outcome["error"], "seconds": outcome["seconds"],
+            "html": html, "executed": True, "when": when}

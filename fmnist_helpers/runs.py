@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fmnist_helpers import readlog
 from fmnist_helpers.config import (
     TRAINING_CODE_VERSION,
     RunConfig,
@@ -297,12 +298,15 @@ class RunStore:
         """
         path = self.entry(config)
         if not path.exists():
+            readlog.record("run", config.key, path)
             return None
         try:
             result, history = validate_entry(path, config)
         except BrokenEntry as error:
             self._set_aside(path, error)
+            readlog.record("run", config.key, path)
             return None
+        readlog.record("run", config.key, path)
         return Run(config=config, path=path, history=history, result=result, reused=True)
 
     def _set_aside(self, path: Path, error: Exception) -> Path:
