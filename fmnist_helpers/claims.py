@@ -29,7 +29,7 @@ from fmnist_helpers.choices import MODEL_NAMES, TRAINING_AUGMENTATION
 from fmnist_helpers.config import change_key
 from fmnist_helpers.sections import job_name
 from fmnist_helpers.seed_report import SEED_CONVNET_TEST, SEED_VGG_TEST
-from fmnist_helpers.stats import compare, spread
+from fmnist_helpers.stats import compare_spread, spread
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
@@ -95,7 +95,7 @@ def best_is(values: dict[str, list], expected: str, *, what: str = "test accurac
     for other, vals in values.items():
         if other == expected:
             continue
-        c = compare(values[expected], vals)
+        c = compare_spread(values[expected], vals)
         parts.append(_direction(c))
         lines.append(_vs(expected, other, c))
     return Verdict(_combine(parts), f"{what}: " + "; ".join(lines) + ".")
@@ -131,7 +131,7 @@ def _arm(facts: dict, study: str, **changes) -> dict:
 
 def judge_mnist_easier(facts: dict) -> Verdict:
     m = facts["mnist_logreg"]
-    c = compare(m["MNIST"], m["Fashion-MNIST"])
+    c = compare_spread(m["MNIST"], m["Fashion-MNIST"])
     return Verdict(_direction(c), "logistic regression on raw pixels, "
                    f"{m['samples']:,} images each, accuracy per cross-validation fold: "
                    + _vs("MNIST", "Fashion-MNIST", c).replace("seeds", "folds") + ".")
@@ -139,7 +139,7 @@ def judge_mnist_easier(facts: dict) -> Verdict:
 
 def judge_mnist_clusters(facts: dict) -> Verdict:
     t = facts["tsne_datasets"]
-    c = compare(t["MNIST"], t["Fashion-MNIST"])
+    c = compare_spread(t["MNIST"], t["Fashion-MNIST"])
     return Verdict(_direction(c), f"5-NN accuracy in raw-pixel t-SNE maps of {t['samples']:,} "
                    "images each, one map per draw: " + _vs("MNIST", "Fashion-MNIST", c)
                    .replace("seeds", "draws") + ".")
@@ -189,8 +189,8 @@ def judge_he(facts: dict) -> Verdict:
 def judge_batchnorm_convnet(facts: dict) -> Verdict:
     with_ = _arm(facts, "batchnorm_convnet", batch_norm=True)
     without = _arm(facts, "batchnorm_convnet", batch_norm=False)
-    fast = compare(with_["epoch1_val_accuracy"], without["epoch1_val_accuracy"])
-    steady = compare(without["val_loss_rises"], with_["val_loss_rises"])
+    fast = compare_spread(with_["epoch1_val_accuracy"], without["epoch1_val_accuracy"])
+    steady = compare_spread(without["val_loss_rises"], with_["val_loss_rises"])
     return Verdict(_combine([_direction(fast), _direction(steady)]),
                    "validation accuracy after epoch 1: " + _vs("with", "without", fast)
                    + "; validation-loss rises (oscillation): "
@@ -200,14 +200,14 @@ def judge_batchnorm_convnet(facts: dict) -> Verdict:
 def judge_dropout_convnet(facts: dict) -> Verdict:
     without = _arm(facts, "dropout_convnet", dropout=0.0)["val_loss_rises"]
     with_ = _arm(facts, "dropout_convnet", dropout=0.2)["val_loss_rises"]
-    c = compare(without, with_)
+    c = compare_spread(without, with_)
     return Verdict(_direction(c), "epochs whose validation loss rose: "
                    + _vs("without dropout", "with dropout", c, fmt=lambda x: f"{x:.1f}") + ".")
 
 
 def judge_separable_over_training(facts: dict) -> Verdict:
     t = facts["tsne_training"]
-    c = compare(t["last"], t["first"])
+    c = compare_spread(t["last"], t["first"])
     return Verdict(_direction(c), "5-NN accuracy in t-SNE maps of the penultimate features: "
                    + _vs(f"epoch {t['epochs'][1]}", f"epoch {t['epochs'][0]}", c) + ".")
 
@@ -240,7 +240,7 @@ def judge_fooling(facts: dict) -> Verdict:
 def judge_deeper(facts: dict) -> Verdict:
     vgg = _arm(facts, "layers", model="vgg_like")["epoch1_val_loss"]
     convnet = _arm(facts, "layers", model="convnet")["epoch1_val_loss"]
-    c = compare(vgg, convnet)
+    c = compare_spread(vgg, convnet)
     return Verdict(_direction(c), "validation loss after epoch 1: "
                    + _vs("VGG-like", "ConvNet", c, fmt=lambda x: f"{x:.3f}") + ".")
 
@@ -248,7 +248,7 @@ def judge_deeper(facts: dict) -> Verdict:
 def judge_kernel(facts: dict) -> Verdict:
     acc = {size: _arm(facts, "kernel_size", kernel_size=size)["test_accuracy"]
            for size in (3, 5, 7)}
-    vs3, vs7 = compare(acc[5], acc[3]), compare(acc[5], acc[7])
+    vs3, vs7 = compare_spread(acc[5], acc[3]), compare_spread(acc[5], acc[7])
     parts = [NOT_SUPPORTED if vs3["clear"] and vs3["difference"] < 0 else SUPPORTED,
              _direction(vs7)]
     if not vs3["clear"] and vs3["difference"] < 0:
@@ -268,7 +268,7 @@ def judge_relu(facts: dict) -> Verdict:
 
 
 def judge_adam_rmsprop(facts: dict) -> Verdict:
-    c = compare(_arm(facts, "optimizer", optimizer="adam")["test_accuracy"],
+    c = compare_spread(_arm(facts, "optimizer", optimizer="adam")["test_accuracy"],
                 _arm(facts, "optimizer", optimizer="rmsprop")["test_accuracy"])
     text = "test accuracy: " + _vs("Adam", "RMSProp", c) + "."
     if c["clear"]:
@@ -286,7 +286,7 @@ def judge_batchnorm_every_model(facts: dict) -> Verdict:
     for model in MODEL_NAMES:
         with_ = _arm(facts, "batchnorm", model=model, batch_norm=True)
         without = _arm(facts, "batchnorm", model=model, batch_norm=False)
-        c = compare(with_["epoch1_val_accuracy"], without["epoch1_val_accuracy"])
+        c = compare_spread(with_["epoch1_val_accuracy"], without["epoch1_val_accuracy"])
         parts.append(_direction(c))
         lines.append(f"{with_['group']}: {_pct(c['a'])} vs {_pct(c['b'])} ({_direction(c)})")
     return Verdict(_combine(parts), "validation accuracy after epoch 1, with vs without batch "
@@ -300,7 +300,7 @@ def judge_dropout_faster(facts: dict) -> Verdict:
     for variant, values in first.items():
         if variant == none:
             continue
-        c = compare(values, first[none])
+        c = compare_spread(values, first[none])
         parts.append(_direction(c))
         lines.append(_vs(variant, "no dropout", c))
     return Verdict(_combine(parts), "validation accuracy after epoch 1: " + "; ".join(lines) + ".")
@@ -310,7 +310,7 @@ def judge_augmentation(facts: dict) -> Verdict:
     without = _arm(facts, "augmentation", model="vgg_like", augment=())["test_accuracy"]
     with_ = _arm(facts, "augmentation", model="vgg_like",
                  augment=TRAINING_AUGMENTATION)["test_accuracy"]
-    c = compare(with_, without)
+    c = compare_spread(with_, without)
     return Verdict(_direction(c), "VGG-like model (the one the study trains both ways), test "
                    "accuracy: " + _vs("with augmentation", "without", c) + ".")
 
@@ -333,7 +333,7 @@ def judge_vgg_best(facts: dict) -> Verdict:
 
 def judge_sparser(facts: dict) -> Verdict:
     s = facts["sparsity"]
-    c = compare(s["last"], s["first"])
+    c = compare_spread(s["last"], s["first"])
     return Verdict(_direction(c), "fraction of zero conv activations on the probe set (mean "
                    "over conv layers): " + _vs(f"epoch {s['epochs'][1]}",
                                                f"epoch {s['epochs'][0]}", c) + ".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from fmnist_helpers import stats
@@ -33,10 +34,88 @@ def test_epochs_to_reach_and_val_loss_rises():
 
 
 def test_compare_reports_means_difference_and_the_spread_rule():
-    assert stats.compare([0.9, 0.91], [0.8, 0.82])["clear"]
-    assert not stats.compare([0.9, 0.7], [0.8, 0.82])["clear"]  # spread 0.2 > difference
-    assert not stats.compare([0.9], [0.8])["clear"]  # one seed: no spread to judge against
-    assert not stats.compare([None, float("nan")], [0.8, 0.8])["clear"]  # diverged runs
-    result = stats.compare([0.9, 0.92], [0.8, 0.8])
+    assert stats.compare_spread([0.9, 0.91], [0.8, 0.82])["clear"]
+    assert not stats.compare_spread([0.9, 0.7], [0.8, 0.82])["clear"]  # spread 0.2 > difference
+    assert not stats.compare_spread([0.9], [0.8])["clear"]  # one seed: no spread to judge against
+    assert not stats.compare_spread([None, float("nan")], [0.8, 0.8])["clear"]  # diverged runs
+    result = stats.compare_spread([0.9, 0.92], [0.8, 0.8])
     assert result["difference"] == pytest.approx(0.11) and result["spread"] == pytest.approx(0.02)
     assert result["a"] == pytest.approx(0.91) and result["n"] == 2
+
+
+# --- the t-interval rule, equivalence, Holm --------------------------------------------------
+
+def test_paired_compare_matches_scipy_on_known_numbers():
+    from scipy import stats as scipy_stats
+
+    a, b = [0.81, 0.83, 0.80, 0.84], [0.79, 0.80, 0.80, 0.81]
+    result = stats.compare(a, b)
+    reference = scipy_stats.ttest_rel(a, b)
+    interval = reference.confidence_interval(0.95)
+    assert result.difference == pytest.approx(0.02)
+    assert (result.low, result.high) == pytest.approx((interval.low, interval.high))
+    assert result.p_value == pytest.approx(reference.pvalue) and result.n == 4 and result.paired
+    # by hand: mean difference 0.02, sd 0.01414, t(0.975, 3) = 3.1824
+    half = 3.182446 * np.std([0.02, 0.03, 0.0, 0.03], ddof=1) / 2
+    assert result.low == pytest.approx(0.02 - half, rel=1e-4)
+    assert result.clear == (result.low > 0)
+
+
+def test_unpaired_compare_is_welch_and_diverged_seeds_drop_their_pair():
+    from scipy import stats as scipy_stats
+
+    a, b = [0.9, 0.92, 0.91], [0.8, 0.85]
+    result = stats.compare(a, b, paired=False)
+    interval = scipy_stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (result.low, result.high) == pytest.approx((interval.low, interval.high))
+    paired = stats.compare([0.9, None, 0.91, 0.95], [0.8, 0.7, float("nan"), 0.84])
+    assert paired.n == 2 and paired.difference == pytest.approx(0.105)
+    one = stats.compare([0.9], [0.1])
+    assert one.n == 1 and np.isnan(one.low) and not one.clear
+    with pytest.raises(ValueError, match="one value per seed"):
+        stats.compare([0.9, 0.8], [0.1])
+    with pytest.raises(ValueError, match="alpha"):
+        stats.compare(a, a, alpha=1.5)
+
+
+def _simulated_rate(rule, seeds: int, shift: float, trials: int = 4000) -> float:
+    rng = np.random.default_rng(seeds * 100 + int(shift * 10))
+    a = rng.normal(shift, 1.0, (trials, seeds))
+    b = rng.normal(0.0, 1.0, (trials, seeds))
+    return float(np.mean([rule(x, y) for x, y in zip(a, b)]))
+
+
+@pytest.mark.parametrize("seeds", [2, 3, 5])
+def test_the_interval_rule_calls_a_difference_that_is_not_there_at_most_alpha(seeds):
+    rate = _simulated_rate(lambda x, y: stats.compare(x, y).clear, seeds, 0.0)
+    monte_carlo = 3 * np.sqrt(0.05 * 0.95 / 4000)
+    assert rate <= 0.05 + monte_carlo, rate
+
+
+def test_the_old_spread_rule_did_not_hold_its_error_rate_at_two_seeds():
+    rate = _simulated_rate(stats.is_clear_difference, 2, 0.0)
+    assert rate > 0.15  # about 21%: why the ledger moves to the interval rule
+
+
+def test_tost_calls_close_arms_equal_and_far_ones_not():
+    close = stats.equivalent([0.900, 0.905, 0.902, 0.899, 0.903],
+                             [0.899, 0.904, 0.903, 0.898, 0.901], margin=0.01)
+    assert close.equivalent and -0.01 < close.low < close.high < 0.01
+    far = stats.equivalent([0.90, 0.91, 0.92], [0.85, 0.86, 0.88], margin=0.01)
+    assert not far.equivalent
+    noisy = stats.equivalent([0.80, 0.95], [0.85, 0.90], margin=0.01)
+    assert not noisy.equivalent  # close means, but too noisy to call equal
+    welch = stats.equivalent([0.900, 0.905, 0.902], [0.899, 0.904, 0.903, 0.901], margin=0.01,
+                             paired=False)
+    assert welch.equivalent
+    with pytest.raises(ValueError, match="margin must be positive"):
+        stats.equivalent([0.9, 0.9], [0.9, 0.9], margin=0)
+
+
+def test_holm_adjusts_step_down_and_keeps_order():
+    adjusted = stats.holm([0.01, 0.04, 0.03, float("nan"), 0.005])
+    # sorted 0.005, 0.01, 0.03, 0.04 with m = 4: 0.02, 0.03, 0.06, 0.06 (made monotone)
+    assert adjusted[4] == pytest.approx(0.02) and adjusted[0] == pytest.approx(0.03)
+    assert adjusted[2] == pytest.approx(0.06) and adjusted[1] == pytest.approx(0.06)
+    assert np.isnan(adjusted[3])
+    assert list(stats.holm([0.5, 0.9])) == [1.0, 1.0]
