@@ -17,12 +17,11 @@ import inspect
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers import readlog
+from fmnist_helpers import progress, readlog
 from fmnist_helpers.runs import Run, RunStore
 
 #: Bump when a change to a :func:`stored_result` function changes what it returns.
@@ -200,8 +199,8 @@ def stored_result(func):
                 readlog.record("result", path.name, path)
                 return result
             except Exception as error:  # noqa: BLE001 -- a damaged cache file: compute again
-                print(f"results cache: {path.name} cannot be read ({type(error).__name__}); "
-                      "computing it again.", file=sys.stderr, flush=True)
+                progress.say(f"results cache: {path.name} cannot be read ({type(error).__name__}); "
+                             "computing it again.")
         result = func(*args, **kwargs)
         folder.mkdir(parents=True, exist_ok=True)
         save_result(path, result)

@@ -190,13 +190,20 @@ def _load_verified(directory: str) -> FashionMNIST:
 
 
 def describe_files(fmnist: FashionMNIST):
-    """Return a DataFrame of the four files: path, size, shape and checksum status."""
+    """Return a DataFrame of the four files: where they came from, size, shape and checks.
+
+    Where they came from is said in words (the Debian package, the Keras cache, ...), never as a
+    local path, since the table is shown on a published page.
+    """
+    places = {directory: description for description, directory in candidate_dirs()}
+    found_in = places.get(fmnist.source, "a directory given with --data-dir / data_dir")
     rows = []
     for key, path in fmnist.files.items():
         spec = FASHION_MNIST_FILES[key]
-        rows.append({"file": path.name, "directory": str(path.parent),
+        rows.append({"file": path.name, "found in": found_in,
                      "bytes": path.stat().st_size, "shape": spec.shape,
-                     "check": "SHA-256 verified" if path.suffix == ".gz" else "shape verified"})
+                     "check": ("SHA-256 of file and content" if path.suffix == ".gz" else
+                               "SHA-256 of content (raw file)")})
     return pd.DataFrame(rows).set_index("file")
 
 

@@ -45,6 +45,7 @@ from fmnist_helpers.fingerprint import (
     why_execute,
 )
 from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.progress import PROGRESS_LOG_ENV
 from fmnist_helpers.readlog import READ_LOG_ENV, read_log
 from fmnist_helpers.render import TEMPLATE_DIR, render
 from fmnist_helpers.sections import SECTION_NAMES, get_section
@@ -177,7 +178,8 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
     """Execute one job with papermill; never raises for a failing notebook.
 
     What the notebook reads from the run store and the results cache is logged to
-    ``<job>.reads.jsonl`` beside it (``$FMNIST_READ_LOG``, inherited by the kernel).
+    ``<job>.reads.jsonl`` beside it (``$FMNIST_READ_LOG``, inherited by the kernel), and its
+    progress lines go to ``<job>.kernel.log`` (``$FMNIST_PROGRESS_LOG``), not onto the page.
 
     Returns:
         ``status`` ("ok" or "FAILED"), ``error`` (first line), ``seconds``, ``notebook``
@@ -192,6 +194,8 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
     env_before = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ[READ_LOG_ENV] = str(reads)
+    # Progress lines of the kernel (training, reused runs) go to its log, not onto the page.
+    os.environ[PROGRESS_LOG_ENV] = str(out_dir / f"{job.name}.kernel.log")
     try:
         # The kernel inherits file descriptor 2: its own log (TensorFlow's start-up lines,
         # Jupyter's warnings) goes to a file beside the executed notebook, not the terminal.
@@ -210,6 +214,7 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
             _write_failure_notebook(job, executed, traceback.format_exc())
     finally:
         os.environ.pop(READ_LOG_ENV, None)
+        os.environ.pop(PROGRESS_LOG_ENV, None)
         if env_before is None:
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return {"status": status, "error": error, "seconds": time.perf_counter() - start,

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers import readlog
+from fmnist_helpers import progress, readlog
 from fmnist_helpers.config import (
     TRAINING_CODE_VERSION,
     RunConfig,
@@ -317,8 +316,8 @@ class RunStore:
             raise OSError(f"run store: entry {path} is broken ({error}) and cannot be set aside "
                           f"({failure.strerror}); make {self.root} writable or delete the "
                           "entry.") from None
-        print(f"run store: entry {path.name} is broken ({error}); moved to {broken.name} "
-              "and retraining.", file=sys.stderr, flush=True)
+        progress.say(f"run store: entry {path.name} is broken ({error}); moved to {broken.name} "
+                     "and retraining.")
         return broken
 
     def new_entry(self, config: RunConfig) -> Path:

@@ -14,12 +14,12 @@ A difference between two variants counts only when it is larger than the seed-to
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fmnist_helpers import progress
 from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
 from fmnist_helpers.profiles import Profile, get_profile
 from fmnist_helpers.runs import Run
@@ -296,7 +296,6 @@ def run_study(name: str, profile_name: str, *, seeds: int | None = None,
             if verbose:
                 outcome = (f"DIVERGED at epoch {run['diverged_epoch']}" if run.diverged else
                            f"val accuracy {run['val_accuracy']:.3f}")
-                print(f"{variant.key}, seed {seed}: {'reused' if run.reused else 'trained'} "
-                      f"{run.config.label} in {run['train_seconds']:.0f} s, {outcome}",
-                      file=sys.stderr, flush=True)
+                progress.say(f"{variant.key}, seed {seed}: {'reused' if run.reused else 'trained'} "
+                             f"{run.config.label} in {run['train_seconds']:.0f} s, {outcome}")
     return StudyResult(study=study, profile=profile, runs=runs, threshold=threshold)

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from fmnist_helpers import data as data_lib
+from fmnist_helpers import progress
 from fmnist_helpers.augment import build_augmentation
 from fmnist_helpers.data import prepared_splits, probe_set
 from fmnist_helpers.models import block_output, conv_blocks, penultimate_layer
@@ -128,9 +128,8 @@ class _RunMonitor(keras.callbacks.Callback):
             else:
                 self.resumed_at.append(epoch + 1)
                 if self.verbose:
-                    print(f"[{self.config.label}] resuming at epoch {epoch + 1}/"
-                          f"{self.config.epochs} from the backup in {self.entry}",
-                          file=sys.stderr, flush=True)
+                    progress.say(f"[{self.config.label}] resuming at epoch {epoch + 1}/"
+                                 f"{self.config.epochs} from the backup in {self.entry}")
             for record in self.records:
                 self._check_loss(record["logs"].get("loss"), record["epoch"])
             if self.diverged_epoch is not None:
@@ -166,7 +165,7 @@ class _RunMonitor(keras.callbacks.Callback):
                 parts.append(f"(about {left * sum(recent) / len(recent) / 60:.0f} min left)")
             if self.diverged_epoch is not None:
                 parts.append("DIVERGED")
-            print("  ".join(parts), file=sys.stderr, flush=True)
+            progress.say("  ".join(parts))
         if epoch + 1 in self.config.record_epochs and self.diverged_epoch is None:
             start = time.perf_counter()
             record_extras(self.model, self.config.probe_size,
@@ -214,7 +213,7 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
     stored = store.get(config)
     if stored is not None:
         if verbose:
-            print(f"[{config.label}] reused from {stored.path}", file=sys.stderr, flush=True)
+            progress.say(f"[{config.label}] reused from {stored.path}")
         return stored
 
     arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
@@ -280,7 +279,7 @@ def _backup_epoch(entry: Path) -> int | None:
 
 
 def _drop_backup(entry: Path, config: RunConfig, reason: str) -> None:
-    print(f"[{config.label}] {reason}; training from the start.", file=sys.stderr, flush=True)
+    progress.say(f"[{config.label}] {reason}; training from the start.")
     shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
     (entry / EPOCH_LOG).unlink(missing_ok=True)
 
@@ -305,8 +304,8 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
     """
     train_ds, val_ds, test_ds = datasets
     if verbose:
-        print(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
-              f"{len(arrays['y_train'])} images -> {store.root}", file=sys.stderr, flush=True)
+        progress.say(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
+                     f"{len(arrays['y_train'])} images -> {store.root}")
     restored = _backup_epoch(entry)
     logged = len((_read_json(entry / EPOCH_LOG) or {}).get("epochs", []))
     if restored is not None and logged < restored:
@@ -336,8 +335,8 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
                 raise
             reason = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
             if attempt == "resume" and _use_previous_backup(entry):
-                print(f"[{config.label}] the last backup cannot be restored ({reason}); "
-                      "trying the one before.", file=sys.stderr, flush=True)
+                progress.say(f"[{config.label}] the last backup cannot be restored ({reason}); "
+                             "trying the one before.")
                 attempt = "previous backup"
             else:
                 _drop_backup(entry, config, f"the backup in {entry / BACKUP_DIR} cannot be "
@@ -389,8 +388,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
     if verbose:
         status = (f"DIVERGED at epoch {result['diverged_epoch']}" if diverged else
                   f"val_accuracy {val_accuracy:.4f}  test_accuracy {test_accuracy:.4f}")
-        print(f"[{config.label}] done in {fit_seconds:.1f}s: {status} -> {path}",
-              file=sys.stderr, flush=True)
+        progress.say(f"[{config.label}] done in {fit_seconds:.1f}s: {status} -> {path}")
     return run
 
 

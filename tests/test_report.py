@@ -134,3 +134,24 @@ def test_a_partial_build_keeps_the_other_sections_in_the_index(tmp_path):
     assert [s["name"] for s in sections] == ["00_data", "02_convnet"]
     assert sections[0].get("earlier") and not sections[1].get("earlier")
     assert "(earlier build)" in (tmp_path / "smoke" / "index.html").read_text()
+
+
+def test_published_pages_carry_no_progress_lines_and_no_local_paths(smoke_site):
+    site, _ = smoke_site
+    runs = str(site.parent / "runs")
+    for page in site.glob("*.html"):
+        text = page.read_text()
+        assert "reused from" not in text and "] training " not in text, page.name
+        assert runs not in text and "/usr/share/datasets" not in text, page.name
+    log = (site / "notebooks" / "02_convnet.kernel.log").read_text()
+    assert "reused from" in log or "training convnet" in log  # they went to the kernel log
+
+
+def test_the_data_files_are_described_without_a_local_path():
+    from fmnist_helpers import data
+
+    table = data.describe_files(data.load_fashion_mnist(download=False))
+    assert "directory" not in table.columns
+    assert set(table["found in"]) <= {"Debian package dataset-fashion-mnist", "Keras cache",
+                                      "$FMNIST_DATA_DIR",
+                                      "a directory given with --data-dir / data_dir"}
