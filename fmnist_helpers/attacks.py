@@ -219,7 +219,8 @@ def attack_metrics(model, clean, adversarial, labels, target=None) -> dict:
         misclassified after the attack; targeted: the fraction of images not already of the
         target class that are classified as the target), ``accuracy_before``, ``accuracy_after``,
         ``linf_mean``, ``linf_max``, ``l2_mean``, ``confidence_before`` (mean probability of
-        the true class), ``confidence_after`` (mean probability of the new prediction).
+        the true class), ``confidence_after`` (mean probability of the new prediction), and the
+        success rate's numerator and denominator: ``succeeded`` of ``eligible`` images.
     """
     labels = np.asarray(labels).reshape(-1)
     before, after = predict_proba(model, clean), predict_proba(model, adversarial)
@@ -241,6 +242,8 @@ def attack_metrics(model, clean, adversarial, labels, target=None) -> dict:
         "l2_mean": float(np.linalg.norm(delta, axis=1).mean()),
         "confidence_before": float(before[np.arange(len(labels)), labels].mean()),
         "confidence_after": float(after.max(1).mean()),
+        "succeeded": int(success.sum()),
+        "eligible": int(eligible.sum()),
     }
 
 
@@ -387,16 +390,21 @@ def fooling_findings(noise_info: dict, table: pd.DataFrame, curve: pd.DataFrame,
         + (f", in {min(steps)}-{max(steps)} steps." if steps else "."),
     ]
     for name, row in table.iterrows():
+        over = ("of the correctly classified images" if "untargeted" in name else
+                "of the images not already of the target class")
         lines.append(
-            f"{name}: success rate {row['success_rate']:.1%}, accuracy "
-            f"{row['accuracy_before']:.1%} "
-            f"-> {row['accuracy_after']:.1%}, mean L-inf {row['linf_mean']:.3f}, mean L2 "
+            f"{name}: success rate {row['success_rate']:.1%} ({int(row['succeeded']):,} of "
+            f"{int(row['eligible']):,} {over}), accuracy {row['accuracy_before']:.1%} -> "
+            f"{row['accuracy_after']:.1%}, mean L-inf {row['linf_mean']:.3f}, mean L2 "
             f"{row['l2_mean']:.2f} (epsilon {epsilon:g}, i.e. {epsilon * 255:.0f} of 255 grey "
             "levels per pixel).")
-    strongest = curve.index[curve["PGD"] < 0.5]
-    if len(strongest):
-        lines.append(f"PGD brings test accuracy below 50% from epsilon {strongest[0]:g} on; "
-                     f"FGSM at that budget leaves {curve.loc[strongest[0], 'FGSM']:.1%}.")
+    below = curve.index[curve["PGD"] < 0.5]
+    if len(below):
+        budget = below[0]
+        fgsm = curve.loc[budget, "FGSM"]
+        lines.append(f"PGD brings test accuracy below 50% from epsilon {budget:g} on "
+                     f"({curve.loc[budget, 'PGD']:.1%} there); FGSM at that budget "
+                     + (f"does too ({fgsm:.1%})." if fgsm < 0.5 else f"leaves {fgsm:.1%}."))
     else:
         lines.append("Within the budgets tried, PGD never brings accuracy below 50%.")
     return lines

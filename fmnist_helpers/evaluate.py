@@ -219,8 +219,10 @@ def mnist_vs_fashion_findings(comparison: pd.DataFrame) -> list[str]:
         f"{mnist['accuracy']:.1%} ± {mnist['std']:.1%} on MNIST and "
         f"{fashion['accuracy']:.1%} ± {fashion['std']:.1%} on Fashion-MNIST "
         f"(mean ± standard deviation over cross-validation folds)."),
-        (f"The gap is {gap:+.1%} ({gap / max(1 - mnist['accuracy'], 1e-9):.1f}x MNIST's error "
-        f"rate), {verdict} twice the fold-to-fold spread ({2 * spread:.1%})."),
+        (f"MNIST is ahead by {gap * 100:.1f} percentage points, {verdict} twice the "
+         f"fold-to-fold spread ({2 * spread * 100:.1f} points)." if gap >= 0 else
+         f"Fashion-MNIST is ahead by {-gap * 100:.1f} percentage points, {verdict} twice the "
+         f"fold-to-fold spread ({2 * spread * 100:.1f} points)."),
         (f"Error rates: MNIST {1 - mnist['accuracy']:.1%}, Fashion-MNIST "
          f"{1 - fashion['accuracy']:.1%}, i.e. {error_ratio:.1f} times as many mistakes on "
          "Fashion-MNIST."),

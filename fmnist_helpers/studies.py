@@ -227,7 +227,7 @@ class StudyResult:
         for score, label in scored[1:]:
             gap = best_score - score
             (clear if is_clear_difference(best_values, self.values(label, "val_accuracy"))
-             else unclear).append(f"{label} ({score:.1%}, {gap:+.1%} behind)")
+             else unclear).append(f"{label} ({score:.1%}, {gap * 100:.2f} points behind)")
         sentences.append(f"highest final validation accuracy: {best} "
                          f"({best_score:.1%}, range {spread(best_values):.1%} over seeds).")
         if clear:
