@@ -187,7 +187,8 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{job.name}.ipynb"
-    reads = out_dir / f"{job.name}.reads.jsonl"
+    # Absolute: the kernel runs in the notebooks' directory, not in ours.
+    reads = out_dir.resolve() / f"{job.name}.reads.jsonl"
     reads.unlink(missing_ok=True)
     start = time.perf_counter()
     status, error = "ok", None
@@ -195,7 +196,7 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ[READ_LOG_ENV] = str(reads)
     # Progress lines of the kernel (training, reused runs) go to its log, not onto the page.
-    os.environ[PROGRESS_LOG_ENV] = str(out_dir / f"{job.name}.kernel.log")
+    os.environ[PROGRESS_LOG_ENV] = str(out_dir.resolve() / f"{job.name}.kernel.log")
     try:
         # The kernel inherits file descriptor 2: its own log (TensorFlow's start-up lines,
         # Jupyter's warnings) goes to a file beside the executed notebook, not the terminal.
@@ -285,7 +286,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
         jobs = jobs_for(profile, sections or list(SECTION_NAMES), Path(notebook_dir))
     for job in jobs:  # all checked before anything runs
         check_parameters(job.notebook, job.parameters)
-    site = Path(out_dir) / profile
+    site = Path(out_dir).resolve() / profile
     executed_dir = site / "notebooks"
     executed_dir.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now()

@@ -128,3 +128,16 @@ def test_force_executes_all_or_the_named_sections(tmp_path, notebooks):
     _build(tmp_path, jobs)
     assert _build(tmp_path, jobs, force=["other"]) == {"works": False, "other": True}
     assert _build(tmp_path, jobs, force=True) == {"works": True, "other": True}
+
+
+def test_a_relative_output_directory_works_from_any_directory(tmp_path, notebooks, monkeypatch):
+    # The kernel runs in the notebooks' directory: the read and progress logs must not be
+    # relative to ours (the default --out is the relative "reports").
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "runs"))
+    jobs = [_job(notebooks, "reads_store")]
+    assert report.build(profile="smoke", out_dir="reports", jobs=jobs) == 0
+    record = json.loads((tmp_path / "reports" / "smoke" / "notebooks" /
+                         "reads_store.build.json").read_text())
+    assert [r["kind"] for r in record["reads"]] == ["run"]
+    assert report.build(profile="smoke", out_dir="reports", jobs=jobs) == 0
