@@ -74,6 +74,16 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def _check_sha256(path: Path, raw: bytes, expected: str | None, what: str, of: str) -> None:
+    """Raise a ValueError naming the file if ``raw`` does not have the expected digest."""
+    if expected is None:
+        return
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != expected:
+        raise ValueError(f"{path}: {what} is {actual}, expected {expected} ({of}). The file is "
+                         "corrupted or not the official one; delete it and fetch it again.")
+
+
 def read_idx(
     path: str | os.PathLike,
     *,
@@ -104,14 +114,7 @@ def read_idx(
     if not path.is_file():
         raise FileNotFoundError(f"IDX file not found: {path}")
     raw = path.read_bytes()
-    if expected_sha256 is not None:
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != expected_sha256:
-            raise ValueError(
-                f"{path}: SHA-256 is {actual}, expected {expected_sha256} (the official "
-                "Fashion-MNIST file). The file is corrupted or not the official one; delete it "
-                "and fetch it again."
-            )
+    _check_sha256(path, raw, expected_sha256, "SHA-256", "the official Fashion-MNIST file")
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -119,14 +122,8 @@ def read_idx(
             raise ValueError(
                 f"{path}: not a valid gzip file ({error}); the file is corrupted or truncated."
             ) from None
-    if expected_content_sha256 is not None:
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != expected_content_sha256:
-            raise ValueError(
-                f"{path}: the content's SHA-256 is {actual}, expected {expected_content_sha256} "
-                "(the official Fashion-MNIST file, decompressed). The file is corrupted or not "
-                "the official one; delete it and fetch it again."
-            )
+    _check_sha256(path, raw, expected_content_sha256, "the content's SHA-256",
+                  "the official Fashion-MNIST file, decompressed")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(
             f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}, expected "

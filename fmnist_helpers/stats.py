@@ -132,6 +132,15 @@ def _pairs(a, b) -> tuple[np.ndarray, np.ndarray]:
             np.array([y for _, y in keep], dtype=float))
 
 
+def _arms(a, b, paired: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Both arms' usable values and their count: pairs (paired) or the smaller arm (Welch)."""
+    if paired:
+        x, y = _pairs(a, b)
+        return x, y, len(x)
+    x, y = finite(a), finite(b)
+    return x, y, min(len(x), len(y))
+
+
 def _check_alpha(alpha: float) -> None:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}.")
@@ -158,12 +167,7 @@ def compare(a, b, *, paired: bool = True, alpha: float = 0.05) -> Comparison:
         ValueError: If ``alpha`` is not in (0, 1), or paired arms differ in length.
     """
     _check_alpha(alpha)
-    if paired:
-        x, y = _pairs(a, b)
-        n = len(x)
-    else:
-        x, y = finite(a), finite(b)
-        n = min(len(x), len(y))
+    x, y, n = _arms(a, b, paired)
     difference = float(x.mean() - y.mean()) if len(x) and len(y) else math.nan
     if n < 2 or (paired and np.allclose(x - y, (x - y)[0])) or (
             not paired and x.std() == 0 and y.std() == 0):
@@ -223,12 +227,7 @@ def equivalent(a, b, margin: float, *, paired: bool = True, alpha: float = 0.05)
     _check_alpha(alpha)
     if not margin > 0:
         raise ValueError(f"margin must be positive, got {margin}.")
-    if paired:
-        x, y = _pairs(a, b)
-        n = len(x)
-    else:
-        x, y = finite(a), finite(b)
-        n = min(len(x), len(y))
+    x, y, n = _arms(a, b, paired)
     difference = float(x.mean() - y.mean()) if len(x) and len(y) else math.nan
     if n < 2:
         return Equivalence(difference, math.nan, math.nan, math.nan, margin, n, alpha)

@@ -112,18 +112,25 @@ def test_a_damaged_backup_never_blocks_its_run(tiny_run, tmp_path, capsys, damag
     assert "resuming" in err or "cannot be restored" in err or "one before" in err
 
 
-def test_a_nearly_full_disk_stops_before_training_with_one_line(tmp_path):
-    """A real full disk: the run store on a 2 MB tmpfs, mounted in a mount namespace of its own."""
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    command = (f"mount -t tmpfs -o size=2m tmpfs {runs} && exec {sys.executable} -m "
-               "fmnist_helpers.cli train convnet --profile smoke --set epochs=1")
+def _train_on_tmpfs(runs: Path, setup: str) -> subprocess.CompletedProcess:
+    """``fmnist-report train`` (smoke, 1 epoch) into ``runs`` after the shell ``setup`` has
+    mounted it, in a mount namespace of its own; skips the test where mounting is not allowed."""
+    command = (f"{setup} && exec {sys.executable} -m fmnist_helpers.cli train convnet "
+               "--profile smoke --set epochs=1")
     result = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True,
                             text=True, timeout=600, check=False,
                             env={**os.environ, "FMNIST_RUNS_DIR": str(runs),
                                  "TF_CPP_MIN_LOG_LEVEL": "2"})
     if "mount:" in result.stderr or "unshare:" in result.stderr:
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()[:200]}")
+    return result
+
+
+def test_a_nearly_full_disk_stops_before_training_with_one_line(tmp_path):
+    """A real full disk: the run store on a 2 MB tmpfs, mounted in a mount namespace of its own."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    result = _train_on_tmpfs(runs, f"mount -t tmpfs -o size=2m tmpfs {runs}")
     assert result.returncode == 1, result.stderr
     line = _one_error_line(result)
     assert "MB free in" in line and "free some space" in line.lower()
@@ -139,15 +146,8 @@ def test_a_read_only_run_store_gives_one_error_line(tmp_path, state):
     key = get_profile("smoke").run_config(epochs=1).key
     prepare = (f"mkdir {runs}/{key} && echo '{{}}' > {runs}/{key}/result.json && "
                if state == "broken entry" else "")
-    command = (f"mount -t tmpfs -o size=64m tmpfs {runs} && {prepare}"
-               f"mount -o remount,ro {runs} && exec {sys.executable} -m fmnist_helpers.cli "
-               "train convnet --profile smoke --set epochs=1")
-    result = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True,
-                            text=True, timeout=600, check=False,
-                            env={**os.environ, "FMNIST_RUNS_DIR": str(runs),
-                                 "TF_CPP_MIN_LOG_LEVEL": "2"})
-    if "mount:" in result.stderr or "unshare:" in result.stderr:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()[:200]}")
+    result = _train_on_tmpfs(runs, f"mount -t tmpfs -o size=64m tmpfs {runs} && {prepare}"
+                                    f"mount -o remount,ro {runs}")
     assert result.returncode == 1, result.stderr
     line = _one_error_line(result)
     if state == "broken entry":
