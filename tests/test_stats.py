@@ -119,3 +119,30 @@ def test_holm_adjusts_step_down_and_keeps_order():
     assert adjusted[2] == pytest.approx(0.06) and adjusted[1] == pytest.approx(0.06)
     assert np.isnan(adjusted[3])
     assert list(stats.holm([0.5, 0.9])) == [1.0, 1.0]
+
+
+# --- the convergence gate ----------------------------------------------------------------------
+
+def test_a_run_still_falling_is_caught_by_the_gate():
+    falling = stats.convergence({"val_loss": [1.2, 0.9, 0.75, 0.66]})
+    assert falling.still_improving and falling.fall == pytest.approx(0.12)
+    assert "fell 12% below its best earlier epoch" in falling.describe("lr 1e-4")
+
+
+def test_a_plateau_passes_the_gate_even_with_noise():
+    # the full-scale ConvNet's last epochs (values measured here): noisy but flat
+    plateau = stats.convergence({"val_loss": [0.6527, 0.6533, 0.6406, 0.6441, 0.6449, 0.6423]})
+    assert not plateau.still_improving and plateau.fall == pytest.approx(-0.0027, abs=1e-4)
+    assert "plateau" in plateau.describe("ConvNet")
+    worse = stats.convergence({"val_loss": [0.5, 0.4, 0.6]})
+    assert not worse.still_improving and worse.fall < 0
+
+
+def test_the_gate_on_short_and_diverged_histories():
+    one = stats.convergence({"val_loss": [0.9]})
+    assert one.still_improving and one.epochs == 1 and "too few" in one.describe("x")
+    assert stats.convergence({"val_loss": [0.9, None]}) is None  # diverged: reported elsewhere
+    assert stats.convergence({"val_loss": []}) is None
+    assert not stats.convergence({"val_loss": [1.0, None, 0.99]}).still_improving
+    with pytest.raises(ValueError, match="tolerance"):
+        stats.convergence({"val_loss": [1, 0.5]}, tolerance=-1)
