@@ -379,8 +379,24 @@ def fooling_analysis(model, *, attack_images: int, epsilon: float, pgd_steps: in
 
 
 def fooling_findings(noise_info: dict, table: pd.DataFrame, curve: pd.DataFrame,
-                     epsilon: float) -> list[str]:
-    """Sentences on the fooling results, derived from their numbers."""
+                     epsilon: float, *, attacked: int | None = None,
+                     curve_images: int | None = None,
+                     test_accuracy: float | None = None) -> list[str]:
+    """Sentences on the fooling results, derived from their numbers.
+
+    Args:
+        noise_info: ``fooling_analysis``'s noise record.
+        table: The attacks' table.
+        curve: The robustness curve (accuracy per epsilon).
+        epsilon: The attacks' budget.
+        attacked: Test images attacked for the table.
+        curve_images: Test images of the robustness curve.
+        test_accuracy: The model's accuracy on the whole test set (02's number).
+
+    Returns:
+        Sentences; with the three counts given, one that sets the model's clean accuracy on
+        each sample side by side, so that the page's three clean accuracies read as one model.
+    """
     reached = sum(noise_info["success"])
     steps = [s for s, ok in zip(noise_info["steps"], noise_info["success"]) if ok]
     lines = [
@@ -398,11 +414,17 @@ def fooling_findings(noise_info: dict, table: pd.DataFrame, curve: pd.DataFrame,
             f"{row['accuracy_after']:.1%}, mean L-inf {row['linf_mean']:.3f}, mean L2 "
             f"{row['l2_mean']:.2f} (epsilon {epsilon:g}, i.e. {epsilon * 255:.0f} of 255 grey "
             "levels per pixel).")
+    if None not in (attacked, curve_images, test_accuracy) and 0 in curve.index:
+        lines.append(f"Clean accuracy of this one model on each sample: {test_accuracy:.2%} on "
+                     f"the whole test set (02), {table['accuracy_before'].iloc[0]:.1%} on the "
+                     f"{attacked:,} attacked images, {curve.loc[0, 'PGD']:.1%} on the "
+                     f"{curve_images:,} images of the robustness curve (its epsilon 0).")
     below = curve.index[curve["PGD"] < 0.5]
+    over = f" on its {curve_images:,} images" if curve_images else ""
     if len(below):
         budget = below[0]
         fgsm = curve.loc[budget, "FGSM"]
-        lines.append(f"PGD brings test accuracy below 50% from epsilon {budget:g} on "
+        lines.append(f"PGD brings the curve's accuracy{over} below 50% from epsilon {budget:g} on "
                      f"({curve.loc[budget, 'PGD']:.1%} there); FGSM at that budget "
                      + (f"does too ({fgsm:.1%})." if fgsm < 0.5 else f"leaves {fgsm:.1%}."))
     else:

@@ -11,11 +11,12 @@ import html
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from fmnist_helpers.claims import VERDICT_COLORS
 from fmnist_helpers.fullscale import STANDARD_RECIPE, describe_recipe
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.sections import job_title
+from fmnist_helpers.seed_report import SEED_RECIPE
 from fmnist_helpers.studies import STUDIES, get_study
+from fmnist_helpers.verdicts import VERDICT_COLORS
 
 
 def findings(sentences: list[str]):
@@ -69,15 +70,62 @@ def study_intro(name: str):
         "ConvNet run.")
 
 
-def claims_table(ledger: pd.DataFrame):
-    """The claims ledger as an HTML table: claim, the seed's words, our evidence, verdict, link.
+def recipe_departures(profile_name: str):
+    """Where this page's training departs from the seed's, next to its numbers.
+
+    Args:
+        profile_name: The page's profile.
+
+    Returns:
+        An ``IPython.display.Markdown`` table (setting, the seed, this page), with the settings
+        that differ in bold.
+
+    Raises:
+        ValueError: If the profile is unknown.
+    """
+    p = get_profile(profile_name)
+    base = p.baseline()
+    train = p.train_size or SEED_RECIPE["train_images"]
+    steps = -(-train // p.batch_size) * p.epochs
+    seed = SEED_RECIPE
+    rows = [
+        ("training images", f"{seed['train_images']:,}", f"{train:,}"),
+        ("model width (conv1 filters)", f"{seed['conv1_filters']}",
+         f"{round(seed['conv1_filters'] * p.width)} (width {p.width:g})"),
+        ("batch size", f"{seed['batch_size']:,}", f"{p.batch_size:,}"),
+        ("optimizer, learning rate", f"{seed['optimizer']} {seed['learning_rate']:g}",
+         f"{'Adam' if base.optimizer == 'adam' else base.optimizer} {p.learning_rate:g}"),
+        ("training steps", f"about {seed['steps']:,}", f"{steps:,} ({p.epochs} epochs)"),
+        ("initialization", seed["initializer"],
+         "Xavier" if base.initializer == "xavier" else base.initializer),
+        ("dropout rate", f"{seed['dropout']:g}", f"{base.dropout:g}"),
+    ]
+    lines = ["| setting | the seed | this page |", "|---|---|---|"]
+    for name, theirs, ours in rows:
+        same = (abs(steps - seed["steps"]) <= 0.1 * seed["steps"] if name == "training steps"
+                else theirs.split(" (")[0] == ours.split(" (")[0])
+        lines.append(f"| {name} | {theirs} | {ours if same else f'**{ours}**'} |")
+    note = ("" if p.name == "full" else
+            f"\n\nThe {p.name} profile departs from the seed where bold: its numbers say what "
+            "this budget shows; a verdict that needs converged runs says so in the ledger "
+            "(\"not testable at this budget\").")
+    return Markdown(f"**This page's recipe against the seed's** ({p.name} profile):\n\n"
+                    + "\n".join(lines) + note)
+
+
+def claims_table(ledger: pd.DataFrame, others: dict[int, dict[str, str]] | None = None):
+    """The claims ledger as an HTML table: per claim its metric, the difference with its 95%
+    interval, seeds, the verdict (marked where another profile's ledger differs), Holm, the
+    evidence and the section that shows it.
 
     Args:
         ledger: ``claims.judge_all`` output.
+        others: ``claims.other_verdicts`` output: verdicts of other profiles that differ.
 
     Returns:
         An ``IPython.display.HTML`` object.
     """
+    others = others or {}
     cell = "style='text-align:left;vertical-align:top'"
     rows = []
     for number, row in ledger.iterrows():
@@ -86,17 +134,28 @@ def claims_table(ledger: pd.DataFrame):
         study = section.removeprefix("08_experiments_")
         title = (f"Experiments: {STUDIES[study].title}" if study in STUDIES and study != section
                  else job_title(section))
-        values = [str(number), html.escape(row["seed_section"]), html.escape(row["claim"]),
-                  f"<em>&ldquo;{html.escape(row['seed_words'])}&rdquo;</em>",
-                  html.escape(row["evidence"]),
-                  (f"<span style='color:{color};font-weight:bold;white-space:nowrap'>"
-                  f"{html.escape(row['verdict'])}</span>"),
+        verdict = (f"<span style='color:{color};font-weight:bold'>"
+                   f"{html.escape(row['verdict'])}</span>")
+        if number in others:
+            elsewhere = "; ".join(f"{p}: {v}" for p, v in sorted(others[number].items()))
+            verdict += (f" <span title='differs on another profile' style='color:#b00020'>"
+                        f"&#8224;</span><br><small>{html.escape(elsewhere)}</small>")
+        seeds = "" if pd.isna(row["seeds"]) else str(int(row["seeds"]))
+        values = [str(number),
+                  (f"{html.escape(row['claim'])}<br><small>{html.escape(row['seed_section'])}: "
+                   f"<em>&ldquo;{html.escape(row['seed_words'])}&rdquo;</em></small>"),
+                  html.escape(row["metric"]), html.escape(row["difference"]), seeds,
+                  verdict, html.escape(row["holm"]), html.escape(row["profile"]),
+                  f"<small>{html.escape(row['evidence'])}</small>",
                   f"<a href='{html.escape(section)}.html'>{html.escape(title)}</a>"]
         rows.append("<tr>" + "".join(f"<td {cell}>{v}</td>" for v in values) + "</tr>")
-    headings = ("#", "seed", "claim", "the seed's words", "our evidence", "verdict", "shown in")
+    headings = ("#", "claim (the seed's words)", "metric", "difference (95% CI)", "seeds (n)",
+                "verdict", "after Holm", "profile", "evidence", "shown in")
     head = "".join(f"<th {cell}>{h}</th>" for h in headings)
+    note = ("<p><small>&#8224; the verdict differs on another profile's ledger (built on this "
+            "machine); that profile's verdict is shown under it.</small></p>" if others else "")
     return HTML("<table class='claims' style='font-size:0.85em'>"
-                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>" + note)
 
 
 def headline(text: str):

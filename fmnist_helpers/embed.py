@@ -20,6 +20,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from fmnist_helpers import data as data_lib
 from fmnist_helpers.cache import stored_result
+from fmnist_helpers.stats import compare
 
 
 def tsne(features: np.ndarray, *, seed: int = 0, initialization: np.ndarray | None = None,
@@ -166,3 +167,46 @@ def dataset_findings(table: pd.DataFrame) -> list[str]:
     return [(f"Raw pixels, {int(mnist['images']):,} images each: 5-NN accuracy in the t-SNE map "
             f"{mnist['knn_accuracy']:.1%} for MNIST vs {fashion['knn_accuracy']:.1%} for "
             f"Fashion-MNIST; silhouette {mnist['silhouette']:.2f} vs {fashion['silhouette']:.2f}.")]
+
+
+def _over(first: list[float], second: list[float], *, paired: bool) -> str:
+    c = compare(first, second, paired=paired)
+    interval = (f" (95% CI {c.low * 100:+.2f} to {c.high * 100:+.2f})" if np.isfinite(c.low)
+                else "")
+    return f"difference {c.difference * 100:+.2f} points{interval}"
+
+
+def dataset_draws_findings(tables: list[pd.DataFrame]) -> list[str]:
+    """The MNIST vs Fashion-MNIST separability over several draws: the numbers claim 2 of the
+    ledger judges (``mnist_vs_fashion(samples, seed=s)`` for each seed s).
+
+    Args:
+        tables: The separability table of each draw.
+
+    Returns:
+        One sentence with both means and the difference with its 95% interval (Welch: the
+        draws of two datasets are not paired).
+    """
+    mnist = [float(t.loc["MNIST", "knn_accuracy"]) for t in tables]
+    fashion = [float(t.loc["Fashion-MNIST", "knn_accuracy"]) for t in tables]
+    return [f"Over {len(tables)} draws (the numbers claim 2 of the ledger judges): 5-NN accuracy "
+            f"MNIST {np.mean(mnist):.1%} vs Fashion-MNIST {np.mean(fashion):.1%}, "
+            + _over(mnist, fashion, paired=False) + "."]
+
+
+def training_seeds_findings(tables: list[pd.DataFrame]) -> list[str]:
+    """Separability at the first and last recorded epoch over the baseline's seeds: the numbers
+    claim 7 of the ledger judges (``tsne_over_training(run, points=...)`` for each seed).
+
+    Args:
+        tables: The separability table of each seed's run.
+
+    Returns:
+        One sentence with both means and the paired difference with its 95% interval.
+    """
+    first = [float(t["knn_accuracy"].iloc[0]) for t in tables]
+    last = [float(t["knn_accuracy"].iloc[-1]) for t in tables]
+    epochs = (int(tables[0]["epoch"].iloc[0]), int(tables[0]["epoch"].iloc[-1]))
+    return [f"Over {len(tables)} seeds of the baseline (the numbers claim 7 of the ledger "
+            f"judges): 5-NN accuracy epoch {epochs[0]} {np.mean(first):.1%} → epoch {epochs[1]} "
+            f"{np.mean(last):.1%}, " + _over(last, first, paired=True) + ", paired by seed."]

@@ -19,7 +19,7 @@ from fmnist_helpers.cache import stored_result
 from fmnist_helpers.data import CLASS_NAMES, prepared_splits
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.seed_report import SEED_CONVNET_TEST, SEED_CONVNET_VAL, SEED_TABLE1
-from fmnist_helpers.stats import is_clear_difference
+from fmnist_helpers.stats import compare, convergence
 from fmnist_helpers.train import baseline_run
 
 
@@ -247,6 +247,14 @@ def accuracy_findings(run, profile_name: str) -> list[str]:
     lines.append(f"Our test accuracy is {abs(gap):.2%} {'above' if gap >= 0 else 'below'} the "
                  "seed's" + ("" if profile.name == "full" else
                              "; build the full profile to compare at the seed's scale") + ".")
+    gate = convergence(run.history)
+    if gate is not None:
+        lines.append("The learning curve " + (
+            f"was still falling at the last epoch (validation loss {gate.fall:.0%} below its best "
+            f"earlier epoch; a plateau moves less than {gate.tolerance:.0%}): longer training "
+            "would raise these accuracies." if gate.still_improving else
+            "had stopped falling by the last epoch (validation loss "
+            f"{-gate.fall:+.1%} against its best earlier epoch)."))
     lines.append(f"Training took {run['train_seconds']:.0f} s at {run['images_per_second']:.0f} "
                  f"images/s on this machine ({run['epochs_completed']} epochs).")
     return lines
@@ -360,7 +368,7 @@ def per_class_accuracy(runs) -> pd.DataFrame:
 
 
 def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
-    """Is ``name`` the hardest (or easiest) class, by more than the seed-to-seed spread?
+    """Is ``name`` the hardest (or easiest) class, clearly (paired by seed, 95% interval)?
 
     Args:
         table: :func:`per_class_accuracy` output.
@@ -369,11 +377,11 @@ def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
 
     Returns:
         ``verdict`` (``"supported"``, ``"not supported"`` or ``"inconclusive"``), the ``extreme``
-        class, ``runner_up``, ``gap`` between their means and ``spread`` (their larger spread).
-        Supported: ``name`` is the extreme class and leads the runner-up by more than the spread.
-        Not supported: another class beats ``name`` by more than the spread. The rule is the
-        studies' ``is_clear_difference`` on the per-seed columns: with one seed nothing is
-        clear.
+        class, ``runner_up``, ``gap`` between their means, ``spread`` (their larger spread),
+        ``comparison`` (``stats.Comparison`` of ``name`` minus the other class, paired by seed).
+        Supported: ``name`` is the extreme class and the 95% interval of its gap to the
+        runner-up excludes 0. Not supported: another class beats ``name`` with such an
+        interval. With one seed nothing is clear.
 
     Raises:
         ValueError: If ``name`` is not a class.
@@ -390,12 +398,13 @@ def class_ranking(table: pd.DataFrame, name: str, *, hardest: bool) -> dict:
     gap = abs(float(order.loc[name, "mean"] - order.loc[other, "mean"]))
     spread = float(max(order.loc[name, "spread"], order.loc[other, "spread"]))
     seeds = [c for c in table.columns if c.startswith("seed ")]
-    if not is_clear_difference(table.loc[name, seeds], table.loc[other, seeds]):
+    comparison = compare(list(table.loc[name, seeds]), list(table.loc[other, seeds]))
+    if not comparison.clear:
         verdict = "inconclusive"
     else:
         verdict = "supported" if extreme == name else "not supported"
     return {"verdict": verdict, "extreme": extreme, "runner_up": runner_up, "gap": gap,
-            "spread": spread}
+            "spread": spread, "comparison": comparison}
 
 
 def class_findings(table: pd.DataFrame) -> list[str]:
@@ -414,8 +423,11 @@ def class_findings(table: pd.DataFrame) -> list[str]:
             ours = (f"the {word} is {result['extreme']} "
                     f"({table.loc[result['extreme'], 'mean']:.1%}); {name} "
                     f"({table.loc[name, 'mean']:.1%}) is {result['gap']:.1%} behind it")
-        spread = (f"seed-to-seed spread {result['spread']:.1%} over {seeds} seeds" if seeds > 1
-                  else "one seed, so no spread to judge the gap against")
+        c = result["comparison"]
+        other = result["runner_up"] if result["extreme"] == name else result["extreme"]
+        spread = (f"{name} minus {other}: 95% interval {c.low:+.1%} to {c.high:+.1%} over "
+                  f"{seeds} seeds, paired by seed" if np.isfinite(c.low) else
+                  f"{seeds} seed(s), too few for an interval")
         sentences.append(f"The seed says {name} is the {word} class. Ours: {ours}; {spread} — "
                          f"**{result['verdict']}**.")
     return sentences

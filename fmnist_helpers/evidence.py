@@ -9,16 +9,25 @@ config change (``runs.change_key``), never by their label.
 
 from __future__ import annotations
 
-from fmnist_helpers import attacks, embed, evaluate, explain
+import dataclasses
+from pathlib import Path
+
+from fmnist_helpers import attacks, embed, evaluate, explain, sanity
 from fmnist_helpers.config import change_key
 from fmnist_helpers.data import probe_set
 from fmnist_helpers.fullscale import full_scale_configs, stored_test_accuracies
 from fmnist_helpers.profiles import ACCURACY_THRESHOLDS, get_profile
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.sections import analysis_arguments, get_section
-from fmnist_helpers.stats import val_loss_rises
+from fmnist_helpers.stats import CONVERGENCE_TOLERANCE, convergence, rise_fraction, val_loss_rises
 from fmnist_helpers.studies import STUDIES, StudyResult, run_study
 from fmnist_helpers.train import baseline_run
+
+
+def ledger_directory() -> Path:
+    """Where each profile's verdicts are kept for the other profiles' ledgers to compare with
+    (``<run store>/results/ledgers``; see ``claims.save_ledger``)."""
+    return RunStore().root / "results" / "ledgers"
 
 
 def study_facts(result: StudyResult) -> dict:
@@ -29,8 +38,9 @@ def study_facts(result: StudyResult) -> dict:
 
     Returns:
         ``{change key: {"label", "group", "changes", "test_accuracy", "val_accuracy",
-        "epoch1_val_accuracy", "epoch1_val_loss", "val_loss_rises"}}``, in the study's order;
-        the metrics are per-seed lists (``None`` for a diverged run's accuracies).
+        "epoch1_val_accuracy", "epoch1_val_loss", "val_loss_rises", "loss_rise_fraction",
+        "convergence"}}``, in the study's order; the metrics are per-seed lists (``None`` for a
+        diverged run's accuracies, or a measure the run did not record).
     """
     out = {}
     for variant in result.study.variants:
@@ -46,8 +56,20 @@ def study_facts(result: StudyResult) -> dict:
                                     for r in runs],
             "epoch1_val_loss": [None if r.diverged else r.history["val_loss"][0] for r in runs],
             "val_loss_rises": [val_loss_rises(r.history) for r in runs],
+            "loss_rise_fraction": [_rise_fraction(r) for r in runs],
+            "convergence": [_convergence(r) for r in runs],
         }
     return out
+
+
+def _rise_fraction(run) -> float | None:
+    windows = run.result.get("train_loss_windows")
+    return None if windows is None else rise_fraction(windows)
+
+
+def _convergence(run) -> dict | None:
+    gate = convergence(run.history)
+    return None if gate is None else dataclasses.asdict(gate)
 
 
 def gather(profile_name: str, *, verbose: bool = False) -> dict:
@@ -70,7 +92,8 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
     """
     profile = get_profile(profile_name)
     store = RunStore()
-    facts: dict = {"profile": profile.name, "seeds": profile.seeds, "studies": {}}
+    facts: dict = {"profile": profile.name, "seeds": profile.seeds, "epochs": profile.epochs,
+                   "convergence_tolerance": CONVERGENCE_TOLERANCE, "studies": {}}
     for name in STUDIES:
         result = run_study(name, profile.name, threshold=ACCURACY_THRESHOLDS[profile.name],
                            verbose=verbose)
@@ -93,21 +116,37 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
                                          int(tables[0]["epoch"].iloc[-1])),
                               "first": [t["knn_accuracy"].iloc[0] for t in tables],
                               "last": [t["knn_accuracy"].iloc[-1] for t in tables]}
-    sparsity = [explain.activation_sparsity(run).groupby("epoch")["zero_fraction"].mean()
-                for run in baselines]
-    facts["sparsity"] = {"epochs": (int(sparsity[0].index[0]), int(sparsity[0].index[-1])),
-                         "first": [s.iloc[0] for s in sparsity],
-                         "last": [s.iloc[-1] for s in sparsity]}
+    facts["baseline_convergence"] = [_convergence(run) for run in baselines]
+    facts["loss_window_steps"] = baselines[0].result.get("loss_window_steps", "a few")
+    tables = [explain.activation_sparsity(run) for run in baselines]
+    means = [t.groupby("epoch")[["foreground_zero_fraction", "zero_fraction"]].mean()
+             for t in tables]
+    last_epoch = int(tables[0]["epoch"].max())
+    facts["sparsity"] = {
+        "epochs": (int(means[0].index[0]), int(means[0].index[-1])),
+        "first": [m["foreground_zero_fraction"].iloc[0] for m in means],
+        "last": [m["foreground_zero_fraction"].iloc[-1] for m in means],
+        "all_first": [m["zero_fraction"].iloc[0] for m in means],
+        "all_last": [m["zero_fraction"].iloc[-1] for m in means],
+        "dead_last": [int(t.loc[t["epoch"] == last_epoch, "dead_filters"].sum()) for t in tables],
+        "filters": int(tables[0].loc[tables[0]["epoch"] == last_epoch, "filters"].sum())}
 
     per_class = evaluate.per_class_accuracy(baselines)
-    facts["classes"] = {"seeds": len(baselines),
-                        "Shirt": evaluate.class_ranking(per_class, "Shirt", hardest=True),
-                        "Trouser": evaluate.class_ranking(per_class, "Trouser", hardest=False)}
+    facts["classes"] = {"seeds": len(baselines)}
+    for name, hardest in (("Shirt", True), ("Trouser", False)):
+        ranking = evaluate.class_ranking(per_class, name, hardest=hardest)
+        other = ranking["runner_up"] if ranking["extreme"] == name else ranking["extreme"]
+        facts["classes"][name] = {"verdict": ranking["verdict"], "extreme": ranking["extreme"],
+                                  "other": other,
+                                  "comparison": dataclasses.asdict(ranking["comparison"])}
 
     model = baselines[0].load_model()
     _, images, _ = probe_set(baselines[0].config.probe_size)
-    scores, _ = explain.sanity_check(model, images[:visual["sanity_images"]])
-    facts["sanity"] = explain.sanity_verdict(scores)
+    facts["sanity"] = {}
+    for layer, methods in sanity.SANITY_TARGETS.items():
+        scores, _ = sanity.sanity_check(model, images[:visual["sanity_images"]],
+                                         methods=methods, layer=layer)
+        facts["sanity"][layer] = sanity.sanity_verdict(scores)
 
     fooling = attacks.fooling_analysis(
         model, **analysis_arguments("07_fooling", profile, attacks.fooling_analysis))

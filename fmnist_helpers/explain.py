@@ -27,12 +27,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from keras import layers, ops
-from scipy.stats import spearmanr
-from skimage.metrics import structural_similarity
 
-from fmnist_helpers.cache import stored_result
 from fmnist_helpers.models import block_output, conv_blocks, dense_blocks
-from fmnist_helpers.stats import is_clear_difference, spread
 
 #: Maps compared by the sanity check, in the order shown.
 SANITY_METHODS = ("gradient", "guided_backprop", "grad_cam")
@@ -229,19 +225,44 @@ def grad_cam(model: keras.Model, image, layer_name: str | None = None,
     return keras.ops.convert_to_numpy(cam).reshape(shape)
 
 
+def channel_gradient(model: keras.Model, image, layer_name: str, channel: int) -> np.ndarray:
+    """Plain gradient of one channel's summed output (a conv feature map) w.r.t. the image.
+
+    Raises:
+        ValueError: If the image, the layer or the channel is invalid.
+    """
+    batch, shape = _batch(image)
+    layer = _layer(model, layer_name)
+    if not 0 <= int(channel) < layer.output.shape[-1]:
+        raise ValueError(f"channel must be in [0, {layer.output.shape[-1]}) for layer "
+                         f"{layer.name!r}, got {channel}.")
+    probe = keras.Model(model.input, layer.output)
+    return np.abs(_input_gradient(probe, batch, lambda out: ops.sum(out[..., int(channel)]))
+                  ).reshape(shape)
+
+
 def explain(model: keras.Model, image, method: str, class_index: int | None = None,
-            *, _guided: keras.Model | None = None) -> np.ndarray:
+            *, layer: str = "logits", _guided: keras.Model | None = None) -> np.ndarray:
     """One map of the sanity check's methods for a class (default: the predicted one).
 
     Args:
         model: The model.
         image: One image.
-        method: ``"gradient"``, ``"guided_backprop"`` (of the class logit) or ``"grad_cam"``.
-        class_index: The class explained.
+        method: ``"gradient"``, ``"guided_backprop"`` or ``"grad_cam"``.
+        class_index: The class explained, or with ``layer`` the channel.
+        layer: ``"logits"`` (explain a class), or a conv block such as ``"conv4"`` (explain one of
+            its channels, as the seed's Figure 15 does; Grad-CAM does not apply).
 
     Raises:
-        ValueError: If the method is unknown.
+        ValueError: If the method is unknown or does not apply to ``layer``.
     """
+    if layer != "logits":
+        if method == "gradient":
+            return channel_gradient(model, image, layer, class_index)
+        if method == "guided_backprop":
+            return guided_backprop(model, image, layer, class_index, _guided=_guided)
+        raise ValueError(f"method {method!r} explains classes; for the channels of {layer!r} "
+                         "choose gradient or guided_backprop.")
     if method == "gradient":
         return gradient_saliency(model, image, class_index)
     if method == "grad_cam":
@@ -250,174 +271,6 @@ def explain(model: keras.Model, image, method: str, class_index: int | None = No
         c = _class(model, _batch(image)[0], class_index)
         return guided_backprop(model, image, "logits", c, _guided=_guided)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(SANITY_METHODS)}.")
-
-
-def similarity(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """How alike two maps are, as Adebayo et al. measure it: on absolute values.
-
-    Spearman rank correlation of the absolute values, and SSIM (scikit-image) of the absolute
-    values each scaled to ``[0, 1]``. Both lie in ``[-1, 1]`` and are 1 for identical maps. A
-    constant map has no ranking: its Spearman correlation with a non-constant map counts as 0.
-
-    Raises:
-        ValueError: If the shapes differ.
-    """
-    a = np.abs(np.asarray(a, dtype=np.float64)).squeeze()
-    b = np.abs(np.asarray(b, dtype=np.float64)).squeeze()
-    if a.shape != b.shape:
-        raise ValueError(f"maps differ in shape: {a.shape} vs {b.shape}.")
-    if np.array_equal(a, b):
-        return {"spearman": 1.0, "ssim": 1.0}
-    constant = np.ptp(a) == 0 or np.ptp(b) == 0
-    rho = 0.0 if constant else float(spearmanr(a.ravel(), b.ravel()).statistic)
-    scaled = [m / m.max() if m.max() > 0 else m for m in (a, b)]
-    ssim = float(structural_similarity(scaled[0], scaled[1], data_range=1.0))
-    # Both can overshoot +-1 by a rounding error.
-    return {"spearman": float(np.clip(rho, -1, 1)), "ssim": float(np.clip(ssim, -1, 1))}
-
-
-def randomization_cascade(model: keras.Model) -> list[list[str]]:
-    """The groups of layers re-initialized one after another, top layer first.
-
-    Each group is a block and its batch-norm layer if it has one: ``logits``, ``fc2``, ``fc1``,
-    ``conv4``, ... ``conv1``.
-    """
-    names = {layer.name for layer in model.layers}
-    blocks = list(reversed(conv_blocks(model) + dense_blocks(model)))
-    return [["logits"]] + [[b] + ([f"{b}_bn"] if f"{b}_bn" in names else []) for b in blocks]
-
-
-def randomized_copies(model: keras.Model, *, seed: int = 0):
-    """Yield ``(block, copy)``: copies with weights re-initialized from the top down to ``block``.
-
-    The first item is ``("none", an unchanged copy)``. Fresh weights come from a clone of the model
-    (the same initializers it was built with), seeded by ``seed``.
-
-    Yields:
-        ``(name of the lowest re-initialized block, model)``.
-    """
-    keras.utils.set_random_seed(seed)
-    fresh = keras.models.clone_model(model)
-    current = copy_model(model)
-    yield "none", current
-    for group in randomization_cascade(model):
-        for name in group:
-            current.get_layer(name).set_weights(fresh.get_layer(name).get_weights())
-        yield group[0], current
-
-
-@stored_result
-def sanity_check(model: keras.Model, images, *, methods=SANITY_METHODS, seed: int = 0,
-                 keep_maps: int = 1):
-    """Cascading model randomization (Adebayo et al., 2018) for several methods and images.
-
-    For each image the class explained is the trained model's prediction, kept fixed while the
-    weights are destroyed, so only the weights change between maps.
-
-    Args:
-        model: The trained model (left unchanged).
-        images: Images ``(n, 28, 28, 1)``.
-        methods: Names from :data:`SANITY_METHODS`.
-        seed: Seed of the re-initialized weights.
-        keep_maps: For how many of the images to return the maps (for a figure).
-
-    Returns:
-        ``(scores, maps)``: a DataFrame with one row per image, method and cascade step
-        (``randomized`` = lowest re-initialized block, in cascade order; ``step`` its position),
-        ``spearman`` and ``ssim`` against the trained map; and ``{(image, method, randomized):
-        map}`` for the first ``keep_maps`` images.
-
-    Raises:
-        ValueError: If a method is unknown or there are no images.
-    """
-    images = np.asarray(images, dtype=np.float32)
-    if len(images) == 0:
-        raise ValueError("sanity_check needs at least one image.")
-    for method in methods:
-        if method not in SANITY_METHODS:
-            raise ValueError(f"unknown method {method!r}; choose from {', '.join(SANITY_METHODS)}.")
-    classes = np.argmax(keras.ops.convert_to_numpy(model(images, training=False)), axis=1)
-    rows, maps, trained = [], {}, {}
-    for step, (block, copy) in enumerate(randomized_copies(model, seed=seed)):
-        guided = copy_model(copy, guided=True) if "guided_backprop" in methods else None
-        for i, image in enumerate(images):
-            for method in methods:
-                value = explain(copy, image, method, int(classes[i]), _guided=guided)
-                if block == "none":
-                    trained[i, method] = value
-                if i < keep_maps:
-                    maps[i, method, block] = value
-                rows.append({"image": i, "method": method, "step": step, "randomized": block,
-                             **similarity(trained[i, method], value)})
-    return pd.DataFrame(rows), maps
-
-
-def sanity_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean and range over images of each score, per method and cascade step."""
-    grouped = scores.groupby(["method", "step", "randomized"], sort=True)
-    summary = grouped[["spearman", "ssim"]].agg(["mean", "min", "max"])
-    summary.columns = [f"{score}_{stat}" for score, stat in summary.columns]
-    return summary.reset_index()
-
-
-def sanity_findings(scores: pd.DataFrame) -> list[str]:
-    """Sentences saying what the sanity check showed."""
-    images = scores["image"].nunique()
-    first = scores[scores["step"] == 1].groupby("method")["spearman"].mean()
-    last = scores[scores["step"] == scores["step"].max()].groupby("method")["spearman"].mean()
-    top = scores.loc[scores["step"] == 1, "randomized"].iloc[0]
-    sentences = []
-    for method in [m for m in SANITY_METHODS if m in first.index]:
-        sentences.append(
-            f"{METHOD_TITLES[method]}: Spearman correlation with the trained model's map "
-            f"{first[method]:.2f} once the top layer ({top}) is re-initialized, "
-            f"{last[method]:.2f} once every layer is (mean over {images} images).")
-    verdict = sanity_verdict(scores)
-    summary = (f"Averaged over the cascade, guided backprop keeps a Spearman correlation of "
-               f"{verdict['guided']:.2f}, the plain gradient {verdict['gradient']:.2f} "
-               f"(largest image-to-image range {verdict['spread']:.2f}).")
-    if verdict["guided_survives"]:
-        sentences.append(
-            summary + " Guided backpropagation's maps survive the destruction of the weights "
-            "far better than the gradient's: they show the image (the garment's edges) more than "
-            "what the trained network has learned, as Adebayo et al. found. They are weak "
-            "evidence of what a neuron detects.")
-    elif verdict["guided_changes"]:
-        sentences.append(
-            summary + " Guided backpropagation's maps change at least as much as the gradient's "
-            "when the weights are destroyed: here they do depend on what the network learned.")
-    else:
-        sentences.append(summary + " The difference is within the image-to-image range: the "
-                         "check is inconclusive on these images.")
-    return sentences
-
-
-def sanity_verdict(scores: pd.DataFrame) -> dict:
-    """Compare how much of guided backprop's and the plain gradient's maps survive randomization.
-
-    Each image's survival is its mean Spearman correlation over the randomized steps of the
-    cascade. A difference counts only if the difference of the two methods' means exceeds the
-    larger of their ranges over images (the studies' spread rule).
-
-    Returns:
-        ``guided`` and ``gradient`` mean survival, ``spread``, ``difference``, and the booleans
-        ``guided_survives`` (guided keeps clearly more) and ``guided_changes`` (clearly less).
-
-    Raises:
-        ValueError: If the scores lack either method or any randomized step.
-    """
-    randomized = scores[scores["step"] > 0]
-    survival = randomized.groupby(["method", "image"])["spearman"].mean()
-    methods = set(survival.index.get_level_values("method"))
-    if not {"guided_backprop", "gradient"} <= methods:
-        raise ValueError("the scores need randomized guided_backprop and gradient rows.")
-    guided, gradient = survival.loc["guided_backprop"], survival.loc["gradient"]
-    difference = float(guided.mean() - gradient.mean())
-    clear = is_clear_difference(guided, gradient)
-    return {"guided": float(guided.mean()), "gradient": float(gradient.mean()),
-            "spread": max(spread(guided), spread(gradient)), "difference": difference,
-            "images": len(guided), "guided_survives": clear and difference > 0,
-            "guided_changes": clear and difference < 0}
 
 
 def random_channels(model: keras.Model, layer_name: str, count: int, *, seed: int = 0) -> list[int]:
@@ -435,16 +288,21 @@ def random_channels(model: keras.Model, layer_name: str, count: int, *, seed: in
 def activation_sparsity(run) -> pd.DataFrame:
     """Zero activations and dead filters per conv block at every recorded epoch of a run.
 
-    Read from the run's extras (measured on the probe set while training).
+    Read from the run's extras (measured on the probe set while training). Two zero fractions:
+    over every position, and over foreground positions only (``train.foreground_mask``): about
+    half of each image is blank background, where a ReLU with a zero bias outputs exactly 0
+    before any learning, so only the foreground fraction says what training changed.
 
     Args:
         run: A :class:`runs.Run` with recorded epochs.
 
     Returns:
-        One row per epoch and block: ``zero_fraction``, ``dead_filters``, ``filters``.
+        One row per epoch and block: ``zero_fraction``, ``foreground_zero_fraction``,
+        ``dead_filters``, ``filters``.
 
     Raises:
-        ValueError: If the run recorded no epochs.
+        ValueError: If the run recorded no epochs, or its extras predate the foreground measure
+            (retrain it: ``fmnist-report build --force``).
     """
     epochs = run.recorded_epochs
     if not epochs:
@@ -453,30 +311,46 @@ def activation_sparsity(run) -> pd.DataFrame:
     rows = []
     for epoch in epochs:
         extras = run.extras(epoch)
-        for block, zero, dead in zip(extras["conv_blocks"], extras["zero_fraction"],
-                                     extras["dead_filters"]):
+        if "foreground_zero_fraction" not in extras:
+            raise ValueError(f"run {run.config.label} recorded its extras before the foreground "
+                             f"sparsity measure existed; delete {run.path} (or run "
+                             "`fmnist-report build --force`) to retrain it.")
+        for block, zero, fg_zero, dead in zip(extras["conv_blocks"], extras["zero_fraction"],
+                                              extras["foreground_zero_fraction"],
+                                              extras["dead_filters"]):
             rows.append({"epoch": epoch, "block": str(block), "zero_fraction": float(zero),
+                         "foreground_zero_fraction": float(fg_zero),
                          "dead_filters": int(dead),
                          "filters": int(model.get_layer(str(block)).filters)})
     return pd.DataFrame(rows)
 
 
 def sparsity_findings(table: pd.DataFrame) -> list[str]:
-    """Say whether activations got sparser from the first to the last recorded epoch."""
+    """Say whether activations got sparser from the first to the last recorded epoch.
+
+    The claim is judged on the foreground measure (zeros over positions that see the garment);
+    the all-positions fraction is given beside it, and dead filters are counted separately.
+    """
     first, last = table["epoch"].min(), table["epoch"].max()
     start = table[table["epoch"] == first].set_index("block")
     end = table[table["epoch"] == last].set_index("block")
-    sparser = [b for b in start.index
-               if end.loc[b, "zero_fraction"] > start.loc[b, "zero_fraction"]]
+    column = "foreground_zero_fraction"
+    sparser = [b for b in start.index if end.loc[b, column] > start.loc[b, column]]
     sentences = [
-        f"From epoch {first} to epoch {last}, the fraction of zero activations rose in "
-        f"{len(sparser)} of {len(start)} conv layers ("
-        + ", ".join(f"{b}: {start.loc[b, 'zero_fraction']:.0%} → {end.loc[b, 'zero_fraction']:.0%}"
-                    for b in start.index) + ")."]
+        f"On foreground positions (those that see part of the garment), the fraction of zero "
+        f"activations rose from epoch {first} to epoch {last} in {len(sparser)} of {len(start)} "
+        "conv layers ("
+        + ", ".join(f"{b}: {start.loc[b, column]:.0%} → {end.loc[b, column]:.0%}"
+                    for b in start.index) + ").",
+        "Counted over every position, blank background included: "
+        + ", ".join(f"{b}: {start.loc[b, 'zero_fraction']:.0%} → "
+                    f"{end.loc[b, 'zero_fraction']:.0%}" for b in start.index)
+        + "; the background's zeros come from zero biases on a zero input, not from learning."]
     dead = int(end["dead_filters"].sum())
     total = int(end["filters"].sum())
     sentences.append(
         f"At epoch {last}, {dead} of {total} filters are dead (zero for every probe image and "
-        "position)." if dead else
+        "position); dead filters are counted here, apart from the sparsity of the live ones."
+        if dead else
         f"At epoch {last} no filter is dead: every one fires for some probe image.")
     return sentences

@@ -79,14 +79,14 @@ PROFILES = {
         name="quick",
         description="a newcomer's first build: 6k training images, quarter-width models",
         train_size=6000, val_size=2000, test_size=None, epochs=4, width=0.25,
-        batch_size=128, learning_rate=1e-3, seeds=2, probe_size=2000,
+        batch_size=128, learning_rate=1e-3, seeds=3, probe_size=2000,
         record_epochs=(0, 1, 2, 4),
     ),
     "full": Profile(
         name="full",
         description="the seed's scale: all 54k training images, full-width models",
         train_size=None, val_size=None, test_size=None, epochs=30, width=1.0,
-        batch_size=1000, learning_rate=1e-4, seeds=3, probe_size=3000,
+        batch_size=1000, learning_rate=1e-4, seeds=5, probe_size=3000,
         record_epochs=(0, 1, 5, 15, 30),
     ),
 }

@@ -87,7 +87,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("05_dropout", "Dropout", _study_settings),
     Section("06_visualizations", "Seeing inside the network", lambda p: {
         "image_class": 9, "guided_layer": "conv4", "guided_channels": 10, "guided_seed": 0,
-        "sanity_images": 3 if p.name == "smoke" else 10, "tsne_points": p.probe_size}),
+        "sanity_images": 3 if p.name == "smoke" else 10, "tsne_points": p.probe_size,
+        "seeds": p.seeds}),
     Section("07_fooling", "Fooling the network", _fooling_settings),
     Section("08_experiments", "Experiments", _study_settings, studies=EXPERIMENT_STUDIES),
     Section("09_observations", "Observations", lambda p: {

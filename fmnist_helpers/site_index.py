@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 import nbformat
 
+from fmnist_helpers.claims import CLAIMS
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.render import TEMPLATE_DIR
 from fmnist_helpers.runs import RunStore
@@ -89,7 +90,7 @@ def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[
         figures.append(("Seed report (full scale)", seed_accuracies_text()))
     summary = claims_summary(site) if site is not None else None
     if summary:
-        figures.append(("The seed's 20 claims, judged (10_conclusions)", summary))
+        figures.append((f"The seed's {len(CLAIMS)} claims, judged (10_conclusions)", summary))
     return figures
 
 

@@ -12,8 +12,11 @@ Two rules for a comparison live here:
   comparisons. SciPy provides the distributions.
 - :func:`compare_spread` -- the older spread rule (the difference of the means must exceed the
   larger seed-to-seed range), which calls a difference clear about 21% of the time when there is
-  none at 2 seeds (``benchmarks/verdict_rule.py``). The ledger still uses it until the verdicts
-  issue moves it to :func:`compare`.
+  none at 2 seeds (``benchmarks/verdict_rule.py``). Kept only for that benchmark; the ledger, the
+  studies' sentences and the sanity check use :func:`compare`.
+
+:func:`compare_to` tests per-seed values against a stated number (the seed's 93.7%), and
+:func:`convergence` is the gate that keeps still-improving runs out of "works best" verdicts.
 """
 
 from __future__ import annotations
@@ -92,6 +95,25 @@ def val_loss_rises(history: dict[str, list]) -> int:
     """Number of epochs whose validation loss is higher than the epoch before (oscillation)."""
     losses = [v for v in history.get("val_loss", []) if v is not None]
     return int(sum(b > a for a, b in itertools.pairwise(losses)))
+
+
+def rise_fraction(values) -> float:
+    """Share of steps at which a loss series rises: a per-iteration measure of oscillation.
+
+    Applied to the training loss averaged over windows of a few steps (recorded while
+    training, ``train_loss_windows``): a loss that falls steadily rises at few steps, one that
+    "oscillates with huge margins" at many.
+
+    Args:
+        values: The series (``None`` and non-finite values are left out).
+
+    Returns:
+        Rises divided by steps, in ``[0, 1]``; ``nan`` with fewer than two values.
+    """
+    x = finite(values)
+    if len(x) < 2:
+        return math.nan
+    return float(np.mean(np.diff(x) > 0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,6 +200,63 @@ def compare(a, b, *, paired: bool = True, alpha: float = 0.05) -> Comparison:
     interval = result.confidence_interval(confidence_level=1 - alpha)
     return Comparison(difference, float(interval.low), float(interval.high),
                       float(result.pvalue), n, paired, alpha)
+
+
+def mean_interval(values, *, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Mean of per-seed values with its (1 - alpha) t-interval (``scipy.stats.t.interval``).
+
+    Args:
+        values: Per-seed values (``None`` and non-finite left out).
+        alpha: One minus the confidence level.
+
+    Returns:
+        ``(mean, low, high)``; the interval is ``(mean, mean)`` for a single value or no
+        spread, and all three are ``nan`` without values.
+
+    Raises:
+        ValueError: If ``alpha`` is not in (0, 1).
+    """
+    _check_alpha(alpha)
+    x = finite(values)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if len(x) < 2 or x.std() == 0:
+        return mean, mean, mean
+    low, high = scipy_stats.t.interval(1 - alpha, len(x) - 1, loc=mean,
+                                       scale=scipy_stats.sem(x))
+    return mean, float(low), float(high)
+
+
+def compare_to(values, target: float, *, alpha: float = 0.05) -> Comparison:
+    """Compare per-seed values with a stated number (e.g. the seed's 93.7% test accuracy).
+
+    One-sample t-interval of the mean (``scipy.stats.ttest_1samp``); ``difference`` is the mean
+    minus ``target``.
+
+    Args:
+        values: Per-seed values (``None`` and non-finite left out).
+        target: The stated number.
+        alpha: One minus the interval's confidence level.
+
+    Returns:
+        The :class:`Comparison` (``paired`` is ``False``; ``n`` the values used). With fewer
+        than two values, or no spread, the interval is ``nan``.
+
+    Raises:
+        ValueError: If ``alpha`` is not in (0, 1) or ``target`` is not finite.
+    """
+    _check_alpha(alpha)
+    if not np.isfinite(target):
+        raise ValueError(f"target must be a finite number, got {target}.")
+    x = finite(values)
+    difference = float(x.mean() - target) if len(x) else math.nan
+    if len(x) < 2 or x.std() == 0:
+        return Comparison(difference, math.nan, math.nan, math.nan, len(x), False, alpha)
+    result = scipy_stats.ttest_1samp(x, target)
+    interval = result.confidence_interval(confidence_level=1 - alpha)
+    return Comparison(difference, float(interval.low - target), float(interval.high - target),
+                      float(result.pvalue), len(x), False, alpha)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,6 +44,30 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def foreground_mask(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Which positions of a ``shape`` feature map see part of the garment.
+
+    The image is cut into the map's grid (position ``(i, j)`` covers rows ``28 i / h`` to
+    ``28 (i + 1) / h`` and likewise for columns); a position is foreground when its cell holds
+    a non-zero pixel. A cell lies inside the position's receptive field, so a background
+    position's zero is never counted as the network's choice; Fashion-MNIST's background is
+    exactly 0 (about half of every image).
+
+    Args:
+        images: ``(n, 28, 28)`` or ``(n, 28, 28, 1)``.
+        shape: The feature map's ``(height, width)``.
+
+    Returns:
+        A boolean array ``(n, height, width)``.
+    """
+    lit = np.asarray(images).reshape(len(images), 28, 28) > 0
+    height, width = shape
+    rows = np.stack([lit[:, (28 * i) // height:-(-28 * (i + 1) // height)].any(axis=1)
+                     for i in range(height)], axis=1)
+    return np.stack([rows[:, :, (28 * j) // width:-(-28 * (j + 1) // width)].any(axis=2)
+                     for j in range(width)], axis=2)
+
+
 def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.ndarray]:
     """Record what later sections need about ``model`` on the probe set, into an ``.npz``.
 
@@ -56,7 +80,9 @@ def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.nda
         The arrays written: ``probe_indices``, ``labels``, ``features`` (penultimate layer),
         ``probs`` (softmax of the logits), ``conv_blocks``, ``zero_fraction`` (fraction of
         post-activation values that are exactly zero, per conv block) and ``dead_filters``
-        (filters that are zero for every probe image and position, per conv block).
+        (filters that are zero for every probe image and position, per conv block), and
+        ``foreground_zero_fraction``: the zero fraction over foreground positions only (see
+        :func:`foreground_mask`), so zeros that the blank background produces do not count.
     """
     indices, images, labels = probe_set(probe_size)
     blocks = conv_blocks(model)
@@ -66,6 +92,8 @@ def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.nda
     features, logits = [], []
     zeros = np.zeros(len(blocks))
     totals = np.zeros(len(blocks))
+    fg_zeros = np.zeros(len(blocks))
+    fg_totals = np.zeros(len(blocks))
     alive = [None] * len(blocks)
     for start in range(0, len(images), _EXTRAS_BATCH):
         batch = probe_model(images[start:start + _EXTRAS_BATCH], training=False)
@@ -76,6 +104,9 @@ def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.nda
             nonzero = activation != 0
             zeros[i] += activation.size - nonzero.sum()
             totals[i] += activation.size
+            mask = foreground_mask(images[start:start + _EXTRAS_BATCH], activation.shape[1:3])
+            fg_zeros[i] += (~nonzero & mask[..., None]).sum()
+            fg_totals[i] += mask.sum() * activation.shape[-1]
             per_filter = nonzero.any(axis=(0, 1, 2))
             alive[i] = per_filter if alive[i] is None else alive[i] | per_filter
     logits = np.concatenate(logits)
@@ -88,6 +119,7 @@ def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.nda
         "conv_blocks": np.array(blocks, dtype=str),
         "zero_fraction": zeros / np.maximum(totals, 1),
         "dead_filters": np.array([int((~a).sum()) for a in alive], dtype=np.int64),
+        "foreground_zero_fraction": fg_zeros / np.maximum(fg_totals, 1),
     }
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
@@ -104,9 +136,13 @@ class _RunMonitor(keras.callbacks.Callback):
     history of the epochs done before the interruption.
     """
 
-    def __init__(self, config: RunConfig, entry, verbose: bool):
+    def __init__(self, config: RunConfig, entry, verbose: bool, train_images: int):
         super().__init__()
         self.config = config
+        self.train_images = train_images
+        self.window_steps = loss_window_steps(config.batch_size, train_images)
+        self.windows: list[float | None] = []
+        self._window_start = (0.0, 0)  # (running mean, images) at the end of the last window
         self.entry = entry
         self.verbose = verbose
         self.log_path = entry / EPOCH_LOG
@@ -135,6 +171,24 @@ class _RunMonitor(keras.callbacks.Callback):
             if self.diverged_epoch is not None:
                 self.model.stop_training = True
         self.epoch_start = time.perf_counter()
+        self.windows, self._window_start = [], (0.0, 0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras logs the epoch's running mean of the loss (weighted by images); the mean over
+        # the last window of steps follows from two running means. Read every few steps only:
+        # reading it forces a synchronisation (every step would cost ~15% of the throughput).
+        steps = (self.params or {}).get("steps") or math.inf
+        if (batch + 1) % self.window_steps and batch + 1 != steps:
+            return
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        mean = float(loss)
+        images = min((batch + 1) * self.config.batch_size, self.train_images)
+        start_mean, start_images = self._window_start
+        window = (mean * images - start_mean * start_images) / max(images - start_images, 1)
+        self.windows.append(window if math.isfinite(window) else None)
+        self._window_start = (mean, images)
 
     def _check_loss(self, loss, epoch_number):
         if loss is not None and math.isfinite(float(loss)):
@@ -151,7 +205,8 @@ class _RunMonitor(keras.callbacks.Callback):
         if self.diverged_epoch is not None:
             self.model.stop_training = True
         self.records.append({"epoch": epoch + 1, "seconds": seconds,
-                             "logs": {name: float(value) for name, value in logs.items()}})
+                             "logs": {name: float(value) for name, value in logs.items()},
+                             "loss_windows": self.windows})
         write_json(self.log_path, {"epochs": self.records, "resumed_at": self.resumed_at})
         if self.verbose:
             parts = [f"[{self.config.label}] epoch {epoch + 1}/{self.config.epochs}"]
@@ -177,9 +232,25 @@ class _RunMonitor(keras.callbacks.Callback):
         names = list(self.records[0]["logs"]) if self.records else []
         return {name: [record["logs"][name] for record in self.records] for name in names}
 
+    def loss_windows(self) -> list[float | None]:
+        """The training loss averaged over every window of ``window_steps`` steps, all epochs."""
+        return [w for record in self.records for w in record.get("loss_windows", [])]
+
     def earlier_seconds(self) -> float:
         """Training time of the epochs done by earlier attempts."""
         return sum(record["seconds"] for record in self.records[:self.start_epoch or 0])
+
+
+def loss_window_steps(batch_size: int, train_images: int) -> int:
+    """Steps per window of the recorded training loss: about ten windows per epoch.
+
+    Raises:
+        ValueError: If either count is not positive.
+    """
+    if batch_size < 1 or train_images < 1:
+        raise ValueError(f"batch_size and train_images must be positive, got {batch_size} and "
+                         f"{train_images}.")
+    return max(1, math.ceil(train_images / batch_size) // 10)
 
 
 def _read_json(path):
@@ -314,7 +385,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
                      f"epoch log ({logged} epoch(s) logged, backup at {restored})")
     attempt = "resume"
     while True:
-        monitor = _RunMonitor(config, entry, verbose)
+        monitor = _RunMonitor(config, entry, verbose, len(arrays["y_train"]))
         # Saves weights, optimizer state (so a learning-rate schedule goes on where it was) and
         # the epoch after every epoch, keeping the one before in case the process dies while
         # writing; restores them when fit starts. Kept after fit: removed only once the entry
@@ -371,6 +442,8 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         "val_images": len(arrays["y_val"]),
         "test_images": len(arrays["y_test"]),
         "parameters": int(model.count_params()),
+        "loss_window_steps": monitor.window_steps,
+        "train_loss_windows": monitor.loss_windows(),
         "keras_version": keras.__version__,
     }
     model.save(entry / "model.keras")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fmnist_helpers import explain
+from fmnist_helpers import explain, sanity
 
 
 def _tiny(relu: str, seed: int = 3) -> keras.Model:
@@ -98,7 +98,7 @@ def test_explanations_leave_the_callers_model_and_predictions_unchanged(image):
     explain.guided_backprop(model, image, "logits", 1)
     explain.gradient_saliency(model, image)
     explain.grad_cam(model, image)
-    explain.sanity_check(model, np.stack([image, image[::-1]]))
+    sanity.sanity_check(model, np.stack([image, image[::-1]]))
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
     after = keras.ops.convert_to_numpy(model(image[None], training=False))
     np.testing.assert_array_equal(before, after)
@@ -134,36 +134,36 @@ def test_bad_arguments_are_named():
 def test_similarity_is_one_for_identical_maps_and_bounded():
     rng = np.random.default_rng(1)
     a = rng.normal(size=(28, 28))
-    assert explain.similarity(a, a.copy()) == {"spearman": 1.0, "ssim": 1.0}
-    assert explain.similarity(a, -a)["spearman"] == pytest.approx(1.0)  # absolute values
+    assert sanity.similarity(a, a.copy()) == {"spearman": 1.0, "ssim": 1.0}
+    assert sanity.similarity(a, -a)["spearman"] == pytest.approx(1.0)  # absolute values
     for _ in range(5):
-        scores = explain.similarity(a, rng.normal(size=(28, 28)))
+        scores = sanity.similarity(a, rng.normal(size=(28, 28)))
         assert all(-1 <= v <= 1 for v in scores.values())
         assert scores["spearman"] < 0.5
-    assert explain.similarity(np.zeros((28, 28)), a)["spearman"] == 0.0
+    assert sanity.similarity(np.zeros((28, 28)), a)["spearman"] == 0.0
     with pytest.raises(ValueError, match="shape"):
-        explain.similarity(a, a[:10])
+        sanity.similarity(a, a[:10])
 
 
 def test_sanity_check_randomizes_every_layer_top_down(image):
     model = _tiny("layer")
-    assert explain.randomization_cascade(model) == [["logits"], ["fc1"], ["conv1"]]
-    copies = list(explain.randomized_copies(model, seed=0))
+    assert sanity.randomization_cascade(model) == [["logits"], ["fc1"], ["conv1"]]
+    copies = list(sanity.randomized_copies(model, seed=0))
     assert [name for name, _ in copies] == ["none", "logits", "fc1", "conv1"]
     final = copies[-1][1]
     for layer in ("conv1", "fc1", "logits"):
         assert not np.allclose(final.get_layer(layer).get_weights()[0],
                                model.get_layer(layer).get_weights()[0])
-    scores, maps = explain.sanity_check(model, np.stack([image, 1 - image]), keep_maps=1)
+    scores, maps = sanity.sanity_check(model, np.stack([image, 1 - image]), keep_maps=1)
     assert len(scores) == 2 * 3 * 4
     assert scores[["spearman", "ssim"]].abs().max().max() <= 1
     trained = scores[scores["step"] == 0]
     assert (trained["spearman"] == 1).all() and (trained["ssim"] == 1).all()
     assert set(maps) == {(0, m, s) for m in explain.SANITY_METHODS
                          for s in ("none", "logits", "fc1", "conv1")}
-    summary = explain.sanity_summary(scores)
+    summary = sanity.sanity_summary(scores)
     assert len(summary) == 3 * 4
-    assert len(explain.sanity_findings(scores)) == 4
+    assert len(sanity.sanity_findings(scores)) == 4
 
 
 def _scores(guided, gradient):
@@ -179,13 +179,31 @@ def _scores(guided, gradient):
     return pd.DataFrame(rows)
 
 
-def test_sanity_verdict_applies_the_spread_rule():
-    survives = explain.sanity_verdict(_scores([0.9, 0.95], [0.2, 0.3]))
+def test_sanity_verdict_pairs_the_methods_by_image():
+    survives = sanity.sanity_verdict(_scores([0.9, 0.95, 0.92], [0.2, 0.3, 0.22]))
     assert survives["guided_survives"] and not survives["guided_changes"]
-    changes = explain.sanity_verdict(_scores([0.1, 0.15], [0.8, 0.9]))
+    assert survives["low"] > 0 and survives["images"] == 3
+    changes = sanity.sanity_verdict(_scores([0.1, 0.15, 0.12], [0.8, 0.9, 0.85]))
     assert changes["guided_changes"] and not changes["guided_survives"]
-    close = explain.sanity_verdict(_scores([0.5, 0.9], [0.3, 0.6]))
+    close = sanity.sanity_verdict(_scores([0.5, 0.9, 0.2], [0.3, 0.6, 0.5]))
     assert not close["guided_survives"] and not close["guided_changes"]
+    assert close["low"] < 0 < close["high"]
+
+
+def test_the_channel_sanity_check_starts_at_its_layer(image):
+    """On conv channel maps (the seed's Figure 15) the layers above cannot change the maps, so
+    the cascade starts at the layer; Grad-CAM explains classes only."""
+    model = _tiny("layer")
+    scores, _ = sanity.sanity_check(model, np.stack([image, 1 - image]),
+                                    methods=sanity.SANITY_TARGETS["conv4"], layer="conv1")
+    assert list(scores.groupby("step")["randomized"].first()) == ["none", "conv1"]
+    assert set(scores["method"]) == {"gradient", "guided_backprop"}
+    randomized = scores[scores["step"] == 1]
+    assert (randomized["spearman"] < 1).all()  # re-initializing conv1 changes its maps
+    with pytest.raises(ValueError, match="grad_cam explains classes"):
+        sanity.sanity_check(model, image[None], methods=("grad_cam",), layer="conv1")
+    gradient = explain.channel_gradient(model, image, "conv1", 1)
+    assert gradient.shape == image.shape and gradient.min() >= 0
 
 
 def test_first_layer_filters_and_activations_have_the_layer_shapes(image):

@@ -8,7 +8,7 @@ import pandas as pd
 from fmnist_helpers import attacks, evaluate
 
 
-def _fooling(fgsm_at_005: float):
+def _fooling(fgsm_at_005: float, **counts):
     noise = {"success": [True] * 10, "steps": list(range(10, 20)), "target": list(range(10)),
              "start_prediction": [8]}
     table = pd.DataFrame({
@@ -18,7 +18,7 @@ def _fooling(fgsm_at_005: float):
         index=["FGSM untargeted", "FGSM targeted (next class)"])
     curve = pd.DataFrame({"FGSM": [0.82, 0.6, fgsm_at_005], "PGD": [0.82, 0.55, 0.3]},
                          index=pd.Index([0.0, 0.02, 0.05], name="epsilon"))
-    return " ".join(attacks.fooling_findings(noise, table, curve, 0.1))
+    return " ".join(attacks.fooling_findings(noise, table, curve, 0.1, **counts))
 
 
 def test_fooling_sentences_state_denominators_and_compare_correctly():
@@ -27,6 +27,15 @@ def test_fooling_sentences_state_denominators_and_compare_correctly():
     assert "450 of 900 of the images not already of the target class" in text
     assert "from epsilon 0.05 on (30.0% there); FGSM at that budget does too (49.0%)." in text
     assert "FGSM at that budget leaves 61.0%." in _fooling(fgsm_at_005=0.61)
+    assert "Clean accuracy" not in text  # only said when every sample's size is known
+
+
+def test_the_pages_three_clean_accuracies_are_said_to_be_one_model():
+    text = _fooling(0.49, attacked=1000, curve_images=500, test_accuracy=0.8089)
+    assert ("Clean accuracy of this one model on each sample: 80.89% on the whole test set (02), "
+            "79.2% on the 1,000 attacked images, 82.0% on the 500 images of the robustness "
+            "curve (its epsilon 0).") in text
+    assert "PGD brings the curve's accuracy on its 500 images below 50% from epsilon 0.05" in text
 
 
 def test_mnist_gap_is_in_points_with_no_meaningless_ratio():

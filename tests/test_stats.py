@@ -146,3 +146,28 @@ def test_the_gate_on_short_and_diverged_histories():
     assert not stats.convergence({"val_loss": [1.0, None, 0.99]}).still_improving
     with pytest.raises(ValueError, match="tolerance"):
         stats.convergence({"val_loss": [1, 0.5]}, tolerance=-1)
+
+
+def test_compare_to_a_stated_number_is_scipys_one_sample_interval():
+    from scipy import stats as scipy_stats
+
+    from fmnist_helpers.stats import compare_to
+
+    values = [0.941, 0.945, 0.939, 0.944]
+    c = compare_to(values, 0.937)
+    ci = scipy_stats.ttest_1samp(values, 0.937).confidence_interval(0.95)
+    assert c.difference == pytest.approx(np.mean(values) - 0.937)
+    assert (c.low, c.high) == pytest.approx((ci.low - 0.937, ci.high - 0.937))
+    assert c.clear and c.n == 4
+    assert not compare_to([0.95], 0.937).clear  # one value: no interval
+    with pytest.raises(ValueError, match="target must be a finite number"):
+        compare_to(values, float("nan"))
+
+
+def test_rise_fraction_counts_the_steps_at_which_a_loss_rises():
+    from fmnist_helpers.stats import rise_fraction
+
+    assert rise_fraction([1.0, 0.9, 0.8, 0.7]) == 0.0
+    assert rise_fraction([1.0, 1.1, 0.9, 1.0, 0.8]) == pytest.approx(0.5)
+    assert rise_fraction([1.0, None, 1.2]) == 1.0  # missing windows left out
+    assert np.isnan(rise_fraction([1.0]))

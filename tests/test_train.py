@@ -187,7 +187,7 @@ def test_long_epochs_print_the_time_left(tmp_path, capsys):
 
     from fmnist_helpers.train import _RunMonitor
 
-    monitor = _RunMonitor(RunConfig(epochs=30), tmp_path, verbose=True)
+    monitor = _RunMonitor(RunConfig(epochs=30), tmp_path, verbose=True, train_images=54000)
     monitor.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
     monitor.on_epoch_begin(0)
     monitor.epoch_start -= 60  # as if the first epoch took a minute
@@ -195,3 +195,24 @@ def test_long_epochs_print_the_time_left(tmp_path, capsys):
     line = capsys.readouterr().err
     assert "epoch 1/30" in line and "(about 29 min left)" in line
     assert (tmp_path / "epochs.json").is_file()  # the epoch log a resumed run reads back
+
+
+def test_the_training_loss_is_recorded_per_window_of_steps(tiny_config, store):
+    """The per-window training loss (claims 5 and 6 judge oscillation on it) is the mean of the
+    batch losses of its window: the windows of an epoch average, weighted by images, to the
+    epoch's logged training loss."""
+    from fmnist_helpers.train import loss_window_steps
+
+    run = train(tiny_config, store=store, verbose=False)
+    steps = loss_window_steps(tiny_config.batch_size, run["train_images"])
+    assert run["loss_window_steps"] == steps
+    windows = run["train_loss_windows"]
+    per_epoch = -(-run["train_images"] // tiny_config.batch_size)  # steps per epoch
+    per_epoch_windows = -(-per_epoch // steps)
+    assert len(windows) == per_epoch_windows * tiny_config.epochs
+    first = np.array(windows[:per_epoch_windows])
+    images = [min(steps * tiny_config.batch_size, run["train_images"] - i * steps
+                  * tiny_config.batch_size) for i in range(per_epoch_windows)]
+    assert np.average(first, weights=images) == pytest.approx(run.history["loss"][0], rel=1e-4)
+    with pytest.raises(ValueError, match="must be positive"):
+        loss_window_steps(0, 100)

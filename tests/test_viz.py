@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmnist_helpers import viz
+from fmnist_helpers import claims, viz
 from fmnist_helpers.data import CLASS_NAMES
 
 matplotlib.use("Agg")
@@ -78,5 +78,8 @@ def test_verdict_bars_count_each_verdict():
                           index=pd.Index([1, 2, 3], name="number"))
     fig = viz.verdict_bars(ledger, title="claims")
     texts = _texts(fig)
-    assert texts == ["supported: 2\n1, 2", "inconclusive: 1\n3"]
-    assert fig.axes[0].get_xlabel() == "claims (numbers as in the table)"
+    assert texts == ["2: claims 1, 2", "0", "0", "1: claims 3", "0"]
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(claims.VERDICTS)
+    assert [p.get_width() for p in ax.patches] == [2, 0, 0, 1, 0]
+    assert ax.get_xlabel() == "claims"

@@ -9,26 +9,23 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from fmnist_helpers.claims import VERDICT_COLORS, VERDICTS
+from fmnist_helpers.verdicts import VERDICT_COLORS, VERDICTS
 from fmnist_helpers.viz.common import _blank, _done
 
 
 def verdict_bars(ledger: pd.DataFrame, *, title: str):
-    """How many claims got each verdict, as one stacked bar with the claim numbers in it."""
-    fig, ax = plt.subplots(figsize=(10, 1.9))
-    left = 0
-    for verdict in VERDICTS:
+    """How many claims got each verdict: one bar per verdict, the claim numbers beside it."""
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(VERDICTS) + 1.2))
+    for row, verdict in enumerate(VERDICTS):
         numbers = [str(n) for n in ledger.index[ledger["verdict"] == verdict]]
-        if not numbers:
-            continue
-        ax.barh(0, len(numbers), left=left, color=VERDICT_COLORS[verdict])
-        ax.text(left + len(numbers) / 2, 0, f"{verdict}: {len(numbers)}\n" + ", ".join(numbers),
-                ha="center", va="center", color="white", fontsize=9, fontweight="bold")
-        left += len(numbers)
-    ax.set(xlim=(0, len(ledger)), yticks=[], xticks=range(0, len(ledger) + 1, 2),
-           xlabel="claims (numbers as in the table)")
+        ax.barh(row, len(numbers), color=VERDICT_COLORS[verdict], height=0.7)
+        ax.text(len(numbers) + 0.2, row, (f"{len(numbers)}: claims " + ", ".join(numbers))
+                if numbers else "0", va="center", fontsize=9)
+    ax.set_yticks(range(len(VERDICTS)), VERDICTS)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, len(ledger) * 1.9), xlabel="claims")
     ax.set_title(title)
-    ax.grid(False)
+    ax.grid(False, axis="y")
     fig.tight_layout()
     return _done(fig)
 

@@ -68,8 +68,8 @@ def per_class_bars(table: pd.DataFrame, *, title: str):
     low = table["mean"] - table[seeds].min(axis=1)
     high = table[seeds].max(axis=1) - table["mean"]
     ax.bar(table.index, table["mean"], yerr=[low, high], capsize=3, color="#4C72B0")
-    for x, value in enumerate(table["mean"]):
-        ax.text(x, value + 0.015, f"{value:.0%}", ha="center", fontsize=8)
+    for x, (value, top) in enumerate(zip(table["mean"], table[seeds].max(axis=1))):
+        ax.text(x, top + 0.015, f"{value:.0%}", ha="center", fontsize=8)  # above the whisker
     ax.set(ylabel="test accuracy (recall)", ylim=(0, 1.08), title=title)
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()

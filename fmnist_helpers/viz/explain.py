@@ -66,15 +66,18 @@ def guided_grid(image: np.ndarray, maps: np.ndarray, channels, *, layer: str):
 
 
 def sparsity_plot(table: pd.DataFrame):
-    """Fraction of zero activations and dead filters per conv layer over training."""
+    """Fraction of zero activations (foreground positions, and all) and dead filters per conv
+    layer over training."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     for block, group in table.groupby("block", sort=False):
-        left.plot(group["epoch"], group["zero_fraction"], marker="o", label=block)
+        line, = left.plot(group["epoch"], group["foreground_zero_fraction"], marker="o",
+                          label=block)
+        left.plot(group["epoch"], group["zero_fraction"], linestyle=":", color=line.get_color())
         right.plot(group["epoch"], group["dead_filters"] / group["filters"], marker="o",
                    label=block)
     dead = (table["dead_filters"] / table["filters"]).max()
     left.set(xlabel="epoch", ylabel="fraction of activations = 0", ylim=(0, 1),
-             title="Sparsity of conv activations (probe set)")
+             title="Zero activations: foreground (solid), all positions (dotted)")
     right.set(xlabel="epoch", ylabel="fraction of filters dead", ylim=(-0.01, max(0.1, dead * 1.2)),
               title="Dead filters (zero for every probe image)")
     epochs = sorted(table["epoch"].unique())
@@ -105,7 +108,7 @@ def sanity_grid(image: np.ndarray, maps: dict, titles: dict):
 
     Args:
         image: The image explained.
-        maps: ``explain.sanity_check``'s maps (``{(0, method, step): map}``).
+        maps: ``sanity.sanity_check``'s maps (``{(0, method, step): map}``).
         titles: Method name -> title.
     """
     methods = list(dict.fromkeys(method for _, method, _ in maps))

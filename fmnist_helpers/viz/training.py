@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from fmnist_helpers.stats import mean_interval
 from fmnist_helpers.viz.common import _done
 
 
@@ -142,7 +143,12 @@ def study_curves(result, *, metrics=("loss", "val_loss")):
 
 
 def study_accuracy(result):
-    """Final validation and test accuracy per variant, mean with min-max error bars.
+    """Final validation and test accuracy per variant: every seed as a dot, the mean with its
+    95% confidence interval (t over seeds) as a point and whisker, the mean's value in a column
+    at the right (never on a whisker).
+
+    A dot plot needs no zero on its axis (nothing is read from a bar's length), so the axis spans
+    the values shown, with a margin.
 
     Args:
         result: A :class:`~fmnist_helpers.studies.StudyResult`.
@@ -152,28 +158,35 @@ def study_accuracy(result):
     """
     variants = result.study.variants
     names = [v.key for v in variants]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(variants) * 2 + 1.4))
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(variants) + 1.9))
     y = np.arange(len(variants))
-    for offset, metric, color in ((-0.18, "val_accuracy", "#DD8452"),
-                                  (0.18, "test_accuracy", "#55A868")):
-        means, lows, highs = [], [], []
-        for v in variants:
+    shown = []
+    for offset, metric, color in ((-0.17, "val_accuracy", "#DD8452"),
+                                  (0.17, "test_accuracy", "#55A868")):
+        label = metric.replace("_", " ")
+        for yi, v in zip(y + offset, variants):
             values = [x for x in result.values(v.key, metric) if x is not None]
-            means.append(np.mean(values) if values else 0.0)
-            lows.append(means[-1] - (min(values) if values else 0.0))
-            highs.append((max(values) if values else 0.0) - means[-1])
-        ax.barh(y + offset, means, 0.36, xerr=[lows, highs], color=color, capsize=3,
-                label=metric.replace("_", " "))
-        for yi, m in zip(y + offset, means):
-            ax.text(m + 0.005, yi, f"{m:.1%}", va="center", fontsize=8)
+            if not values:
+                continue
+            mean, low, high = mean_interval(values)
+            shown += values + [low, high]
+            ax.scatter(values, [yi] * len(values), s=12, color=color, alpha=0.45, zorder=2)
+            ax.errorbar(mean, yi, xerr=[[mean - low], [high - mean]], fmt="D", color=color,
+                        markersize=6, capsize=3, zorder=3, label=label)
+            label = None
+            ax.annotate(f"{mean:.1%}", (1.0, yi), xycoords=("axes fraction", "data"),
+                        xytext=(6, 0), textcoords="offset points", va="center", fontsize=8,
+                        color=color)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    finite = [m for v in variants for m in result.values(v.key, "val_accuracy") if m is not None]
-    low = max(0.0, min(finite) - 0.1) if finite else 0.0
-    ax.set_xlim(low, 1.0)
-    ax.set_xlabel("accuracy (bars: mean over seeds; whiskers: min–max)")
+    if shown:
+        low, high = min(shown), max(shown)
+        pad = max(0.01, 0.08 * (high - low))
+        ax.set_xlim(max(0.0, low - pad), min(1.0, high + pad))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
+    ax.set_xlabel("accuracy (dots: seeds; diamond and whisker: mean and its 95% interval)")
     ax.set_title(f"{result.study.title}: final accuracy ({result.profile.name} profile)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.6 / max(len(variants), 1)),
+              ncol=2, frameon=False)
     fig.tight_layout()
     return _done(fig)
-
