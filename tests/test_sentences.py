@@ -36,6 +36,9 @@ def test_the_pages_three_clean_accuracies_are_said_to_be_one_model():
             "79.2% on the 1,000 attacked images, 82.0% on the 500 images of the robustness "
             "curve (its epsilon 0).") in text
     assert "PGD brings the curve's accuracy on its 500 images below 50% from epsilon 0.05" in text
+    # 0.82 -> 0.30 at 0.05 turns 63% of the correct predictions: the smallest such epsilon
+    assert "The smallest epsilon tried at which PGD turns at least half" in text
+    assert "is 0.05 (13 grey levels; 63% turned)." in text
 
 
 def test_mnist_gap_is_in_points_with_no_meaningless_ratio():

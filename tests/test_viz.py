@@ -57,7 +57,8 @@ def test_adversarial_examples_show_the_given_predictions_without_a_model():
                      "FGSM untargeted": np.eye(10)[[5, 1, 2]]}
     fig = viz.adversarial_examples(images, labels, adversarial, probabilities, shown=3)
     titles = [ax.get_title() for ax in fig.axes]
-    assert len(fig.axes) == 3 * 3  # originals, adversarial, difference rows
+    assert len(fig.axes) == 3 * 3 + 1  # originals, adversarial, difference rows; a colour bar
+    assert fig.axes[-1].get_ylabel() == "pixel change"  # the difference maps' scale
     assert titles[:3] == [f"{CLASS_NAMES[k]} 100%" for k in range(3)]
     assert titles[3] == f"{CLASS_NAMES[5]} 100%"  # the prediction it was given
     assert fig.axes[3].title.get_color() == "#b00020"  # misclassified in red

@@ -71,14 +71,18 @@ def adversarial_examples(images: np.ndarray, labels: np.ndarray,
     for name, adv in adversarial.items():
         rows.append((name, adv[:shown], probabilities[name][:shown]))
         rows.append(("difference", adv[:shown] - images, None))
-    fig, axes = plt.subplots(len(rows), shown, figsize=(1.7 * shown + 2.2, 1.75 * len(rows)),
+    fig, axes = plt.subplots(len(rows), shown, figsize=(1.7 * shown + 2.9, 1.75 * len(rows)),
                              squeeze=False)
     for r, (title, batch, probs) in enumerate(rows):
         for i in range(shown):
             ax = axes[r, i]
             if title == "difference":
                 limit = max(float(np.abs(batch).max()), 1e-6)
-                ax.imshow(batch[i, ..., 0], cmap="coolwarm", vmin=-limit, vmax=limit)
+                shade = ax.imshow(batch[i, ..., 0], cmap="coolwarm", vmin=-limit, vmax=limit)
+                if i == shown - 1:  # one colour scale per row: every map of a row shares it
+                    bar = fig.colorbar(shade, ax=list(axes[r]), fraction=0.025, pad=0.02)
+                    bar.set_label("pixel change", fontsize=7)
+                    bar.ax.tick_params(labelsize=7)
                 ax.set_title(f"L-inf {np.abs(batch[i]).max():.2f}", fontsize=7)
             else:
                 ax.imshow(batch[i, ..., 0], cmap="gray_r", vmin=0, vmax=1)
@@ -93,7 +97,6 @@ def adversarial_examples(images: np.ndarray, labels: np.ndarray,
     for i in range(shown):
         axes[0, i].set_xlabel(f"true: {CLASS_NAMES[int(labels[i])]}", fontsize=7)
     fig.suptitle("Adversarial examples (title: prediction and confidence; red: misclassified)")
-    fig.tight_layout()
     return _done(fig)
 
 

@@ -37,16 +37,25 @@ def augmentation_examples(images: np.ndarray, labels: np.ndarray, examples: dict
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.grid(False)
-                if d < len(batches):
-                    ax.imshow(batches[d][i, ..., 0], cmap="gray_r", vmin=0, vmax=1)
-                else:
+                # The originals fill every block: each draw sits under the image it changed.
+                batch = batches[min(d, len(batches) - 1)] if title == "original" else (
+                    batches[d] if d < len(batches) else None)
+                if batch is None:
                     ax.axis("off")
-                if r == 0 and d == 0:
+                else:
+                    ax.imshow(batch[i, ..., 0], cmap="gray_r", vmin=0, vmax=1)
+                if r == 0:
                     ax.set_title(CLASS_NAMES[int(labels[i])], fontsize=8)
         axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(wspace=0.04, hspace=0.08, left=0.17, top=1 - 0.75 / (len(rows) + 1))
+    if draws > 1:
+        for d in range(draws):
+            left = axes[0, d * n].get_position().x0
+            right = axes[0, d * n + n - 1].get_position().x1
+            fig.text((left + right) / 2, axes[0, 0].get_position().y1 + 0.35 / (len(rows) + 1),
+                     f"random draw {d + 1}", ha="center", fontsize=9, fontweight="bold")
     fig.suptitle("Each augmentation on the same real images" +
                  (f" ({draws} random draws side by side)" if draws > 1 else ""))
-    fig.subplots_adjust(wspace=0.04, hspace=0.08, left=0.17)
     return _done(fig)
 
 
@@ -57,14 +66,21 @@ def throughput_bars(table: pd.DataFrame):
         table: Indexed by stage name with an ``images/s`` column.
 
     Returns:
-        The figure (log-scaled x axis).
+        The figure: a dot per stage on a log-scaled axis (the rates span orders of magnitude; a
+        dot's position, unlike a bar's length, reads the same on a log axis).
     """
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(table) + 1.4))
     colors = ["#C44E52" if "training" in name else "#4C72B0" for name in table.index]
-    ax.barh(table.index, table["images/s"], color=colors)
-    for y, value in enumerate(table["images/s"]):
-        ax.text(value * 1.05, y, f"{value:,.0f}", va="center", fontsize=8)
+    y = np.arange(len(table))
+    ax.scatter(table["images/s"], y, color=colors, s=40, zorder=3)
+    for yi, value in zip(y, table["images/s"]):
+        ax.annotate(f"{value:,.0f}", (value, yi), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(y, table.index)
     ax.set_xscale("log")
+    low, high = table["images/s"].min(), table["images/s"].max()
+    ax.set_xlim(low / 2, high * 4)
+    ax.grid(True, axis="x", which="both", alpha=0.3)
     ax.set_xlabel("images per second (log scale)")
     ax.set_title("Augmentation throughput vs training throughput (red)")
     ax.invert_yaxis()

@@ -5,10 +5,14 @@ Every function takes data and returns a ``matplotlib.figure.Figure``; none runs 
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+
+from fmnist_helpers.viz import legibility
 
 SPLIT_COLORS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868"}
 
@@ -27,7 +31,9 @@ def notebook_setup() -> None:
 
 
 def _done(fig) -> plt.Figure:
-    """Detach a figure from pyplot so a notebook shows it once, as the cell's value."""
+    """Detach a figure from pyplot so a notebook shows it once, as the cell's value; during a
+    build, record its legibility check (``legibility.record``) under the calling function."""
+    legibility.record(fig, sys._getframe(1).f_code.co_name)
     plt.close(fig)
     return fig
 

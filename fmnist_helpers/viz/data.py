@@ -47,11 +47,12 @@ def class_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 10, seed
     return _done(fig)
 
 
-def class_balance_chart(balance: pd.DataFrame):
+def class_balance_chart(balance: pd.DataFrame, *, title: str = "Class balance per split"):
     """Images per class in each split, as grouped bars.
 
     Args:
         balance: ``evaluate.class_balance`` output.
+        title: The figure's title (say which profile's splits).
 
     Returns:
         The figure.
@@ -65,7 +66,7 @@ def class_balance_chart(balance: pd.DataFrame):
                color=SPLIT_COLORS.get(split))
     ax.set_xticks(positions, balance.index, rotation=30, ha="right")
     ax.set_ylabel("images")
-    ax.set_title("Class balance per split")
+    ax.set_title(title)
     ax.legend(title="split (total)", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _done(fig)

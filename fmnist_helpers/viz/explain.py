@@ -146,6 +146,7 @@ def sanity_curves(summary: pd.DataFrame, titles: dict):
                                       for s in steps["randomized"]], rotation=30)
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set(xlabel="re-initialized down to", ylabel=label, ylim=(-1.05, 1.05))
+        ax.tick_params(labelleft=True)  # shared y: both panels keep their tick labels
     axes[0].legend()
     fig.suptitle("How much of each map survives when the weights are destroyed "
                  "(line: mean over images; band: range)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from fmnist_helpers.stats import mean_interval
 from fmnist_helpers.viz.common import _done
@@ -134,11 +135,16 @@ def study_curves(result, *, metrics=("loss", "val_loss")):
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
+    if groups != [""]:  # say what the line styles mean where the lines are, not only in a title
+        styles = [Line2D([], [], color="black", linestyle="-", label="validation loss"),
+                  Line2D([], [], color="black", linestyle="--", label="training loss")]
+        fig.legend(handles=styles, loc="lower center", ncol=2, frameon=False,
+                   bbox_to_anchor=(0.5, -0.02))
     seeds = max(len(r) for r in result.runs.values())
     subtitle = ("solid: validation, dashed: training; " if groups != [""] else "")
     fig.suptitle(f"{result.study.title} (seed {result.study.seed_figure}) — {subtitle}mean of "
                  f"{seeds} seeds, band: min–max, x: diverged; {result.profile.name} profile")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04 if groups != [""] else 0, 1, 1))
     return _done(fig)
 
 
