@@ -32,9 +32,11 @@ def tiny_config():
 
 @pytest.fixture(scope="session")
 def smoke_site(tmp_path_factory):
-    """Every section built with the smoke profile through the CLI (one build, shared)."""
+    """Every section built with the smoke profile through the CLI (one build, shared); every
+    figure drawn is checked for legibility into ``<out>/legibility.jsonl``."""
     out = tmp_path_factory.mktemp("report")
-    env = {**os.environ, "FMNIST_RUNS_DIR": str(out / "runs")}
+    env = {**os.environ, "FMNIST_RUNS_DIR": str(out / "runs"),
+           "FMNIST_LEGIBILITY_LOG": str(out / "legibility.jsonl")}
     result = subprocess.run(
         [sys.executable, "-m", "fmnist_helpers.cli", "build", "--profile", "smoke",
          "--out", str(out)],

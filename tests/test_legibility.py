@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -76,3 +77,17 @@ def test_a_build_records_each_figure_under_its_function(tmp_path, monkeypatch):
                          "val_accuracy": [0.45, 0.55]}, title="curves")
     (entry,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert entry["figure"] == "learning_curves" and entry["problems"] == []
+
+
+@pytest.mark.slow
+def test_every_figure_of_the_smoke_build_is_legible(smoke_site):
+    """The check ran on every figure the figure functions returned during the real build."""
+    import json
+
+    site, build = smoke_site
+    assert build.returncode == 0, build.stdout[-2000:]
+    entries = [json.loads(line)
+               for line in (site.parent / "legibility.jsonl").read_text().splitlines()]
+    assert len(entries) >= 40 and len({e["figure"] for e in entries}) >= 20
+    problems = [f"{e['figure']}: {p}" for e in entries for p in e["problems"]]
+    assert problems == []

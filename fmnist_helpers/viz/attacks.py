@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.viz.common import _done
+from fmnist_helpers.viz.common import _done, wrapped
 
 
 def fooling_grid(start: np.ndarray, images: np.ndarray, info: dict):
@@ -43,9 +43,10 @@ def fooling_grid(start: np.ndarray, images: np.ndarray, info: dict):
         ax.grid(False)
     for ax in list(axes)[count + 1:]:
         ax.axis("off")
-    fig.suptitle("From one noise image to every class (title: target, its probability, steps)")
-    fig.tight_layout()
-    fig.subplots_adjust(hspace=0.55)
+    fig.suptitle(wrapped("From one noise image to every class (title: target, its probability, "
+                         "steps)", fig))
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.subplots_adjust(hspace=0.65)
     return _done(fig)
 
 
@@ -71,8 +72,8 @@ def adversarial_examples(images: np.ndarray, labels: np.ndarray,
     for name, adv in adversarial.items():
         rows.append((name, adv[:shown], probabilities[name][:shown]))
         rows.append(("difference", adv[:shown] - images, None))
-    fig, axes = plt.subplots(len(rows), shown, figsize=(1.7 * shown + 2.9, 1.75 * len(rows)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(rows), shown, figsize=(1.7 * shown + 2.9, 1.9 * len(rows)),
+                             squeeze=False, layout="constrained")
     for r, (title, batch, probs) in enumerate(rows):
         for i in range(shown):
             ax = axes[r, i]

@@ -5,6 +5,8 @@ Every function takes data and returns a ``matplotlib.figure.Figure``; none runs 
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -46,16 +48,17 @@ def augmentation_examples(images: np.ndarray, labels: np.ndarray, examples: dict
                     ax.imshow(batch[i, ..., 0], cmap="gray_r", vmin=0, vmax=1)
                 if r == 0:
                     ax.set_title(CLASS_NAMES[int(labels[i])], fontsize=8)
-        axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=9)
-    fig.subplots_adjust(wspace=0.04, hspace=0.08, left=0.17, top=1 - 0.75 / (len(rows) + 1))
+        axes[r, 0].set_ylabel(textwrap.fill(title, 18), rotation=0, ha="right", va="center",
+                              fontsize=9)
+    fig.subplots_adjust(wspace=0.04, hspace=0.08, left=0.17, top=1 - 1.3 / (len(rows) + 1))
     if draws > 1:
         for d in range(draws):
             left = axes[0, d * n].get_position().x0
             right = axes[0, d * n + n - 1].get_position().x1
-            fig.text((left + right) / 2, axes[0, 0].get_position().y1 + 0.35 / (len(rows) + 1),
+            fig.text((left + right) / 2, axes[0, 0].get_position().y1 + 0.45 / (len(rows) + 1),
                      f"random draw {d + 1}", ha="center", fontsize=9, fontweight="bold")
     fig.suptitle("Each augmentation on the same real images" +
-                 (f" ({draws} random draws side by side)" if draws > 1 else ""))
+                 (f" ({draws} random draws side by side)" if draws > 1 else ""), y=0.995)
     return _done(fig)
 
 

@@ -6,11 +6,13 @@ Every function takes data and returns a ``matplotlib.figure.Figure``; none runs 
 from __future__ import annotations
 
 import sys
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.font_manager import FontProperties
 
 from fmnist_helpers.viz import legibility
 
@@ -72,27 +74,59 @@ def _blank(ax) -> None:
     ax.grid(False)
 
 
+def relative(m) -> np.ndarray:
+    """A map divided by its largest absolute value (so every map of a grid shares one colour
+    scale that means "relative to this map's largest"); an all-zero map stays zero."""
+    m = np.asarray(m, dtype=float).squeeze()
+    top = np.abs(m).max()
+    return m / top if top > 0 else m
+
+
+def scale_bar(fig, image, axes, label: str, *, below: bool = False) -> None:
+    """One colour bar for a group of image axes that share ``image``'s colour map and range
+    (at the right, or ``below`` them for wide, short grids)."""
+    if below:
+        bar = fig.colorbar(image, ax=list(np.ravel(axes)), location="bottom", shrink=0.35,
+                           aspect=40, pad=0.02)
+    else:
+        bar = fig.colorbar(image, ax=list(np.ravel(axes)), fraction=0.03, pad=0.01, aspect=30)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+
+
+def wrapped(text: str, fig, *, kind: str = "figure") -> str:
+    """A title wrapped to the figure's width, at the current style's title size (a character is
+    about 0.6 of the font size wide).
+
+    Args:
+        text: The title.
+        fig: Its figure.
+        kind: ``"figure"`` (a suptitle) or ``"axes"`` (an axes title).
+    """
+    size = plt.rcParams["figure.titlesize" if kind == "figure" else "axes.titlesize"]
+    points = FontProperties(size=size).get_size_in_points()
+    per_inch = 72 / (0.6 * points)
+    return textwrap.fill(text, width=max(30, int(fig.get_figwidth() * 0.92 * per_inch)))
+
+
 def _image_grid(maps, *, columns: int, cmap: str, titles=None, symmetric: bool = False,
-                size: float = 1.0, title: str = ""):
-    """Small multiples of 2-D maps, each scaled on its own."""
+                size: float = 1.0, title: str = "", scale_label: str = ""):
+    """Small multiples of 2-D maps, each divided by its own largest absolute value, with one
+    colour bar (``scale_label``) for all."""
     count = len(maps)
     rows = int(np.ceil(count / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.1 + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.1 + 1.1),
+                             squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.ravel()):
         _blank(ax)
         if i >= count:
             ax.axis("off")
             continue
-        m = np.asarray(maps[i]).squeeze()
-        if symmetric:
-            limit = np.abs(m).max() or 1.0
-            ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
-        else:
-            ax.imshow(m, cmap=cmap)
+        shown = ax.imshow(relative(maps[i]), cmap=cmap, vmin=-1 if symmetric else 0, vmax=1)
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
+    fig.suptitle(wrapped(title, fig))
+    if count:
+        scale_bar(fig, shown, axes, scale_label or "value ÷ the map's largest", below=True)
     return fig
 

@@ -23,7 +23,7 @@ def verdict_bars(ledger: pd.DataFrame, *, title: str):
                 if numbers else "0", va="center", fontsize=9)
     ax.set_yticks(range(len(VERDICTS)), VERDICTS)
     ax.invert_yaxis()
-    ax.set(xlim=(0, len(ledger) * 1.9), xlabel="claims")
+    ax.set(xlim=(0, len(ledger) * 1.9), xlabel="claims", xticks=range(0, len(ledger) + 1, 5))
     ax.set_title(title)
     ax.grid(False, axis="y")
     fig.tight_layout()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.viz.common import SPLIT_COLORS, _done
+from fmnist_helpers.viz.common import SPLIT_COLORS, _done, scale_bar
 
 
 def class_grid(images: np.ndarray, labels: np.ndarray, per_class: int = 10, seed: int = 0):
@@ -64,7 +64,7 @@ def class_balance_chart(balance: pd.DataFrame, *, title: str = "Class balance pe
         ax.bar(positions + (i - (len(balance.columns) - 1) / 2) * width, balance[split],
                width, label=f"{split} ({balance[split].sum():,})",
                color=SPLIT_COLORS.get(split))
-    ax.set_xticks(positions, balance.index, rotation=30, ha="right")
+    ax.set_xticks(positions, balance.index, fontsize=9)
     ax.set_ylabel("images")
     ax.set_title(title)
     ax.legend(title="split (total)", loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -82,12 +82,13 @@ def mean_images(images: np.ndarray, labels: np.ndarray):
     Returns:
         The figure.
     """
-    fig, axes = plt.subplots(1, len(CLASS_NAMES), figsize=(13, 1.9))
+    fig, axes = plt.subplots(1, len(CLASS_NAMES), figsize=(13, 2.1), layout="constrained")
     for k, (ax, name) in enumerate(zip(axes, CLASS_NAMES)):
-        ax.imshow(images[labels == k].mean(axis=0), cmap="magma", vmin=0, vmax=255)
+        shown = ax.imshow(images[labels == k].mean(axis=0), cmap="magma", vmin=0, vmax=255)
         ax.set_title(name, fontsize=9)
         ax.axis("off")
-    fig.suptitle("Mean image per class (training split)", y=1.02)
+    fig.suptitle("Mean image per class (training split)")
+    scale_bar(fig, shown, axes, "mean pixel value (0-255)")
     return _done(fig)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.viz.common import _blank, _done, _image_grid
+from fmnist_helpers.viz.common import _blank, _done, _image_grid, relative, scale_bar, wrapped
 
 
 def image_with_label(image: np.ndarray, label: int, *, title: str = ""):
@@ -27,7 +27,7 @@ def filter_grid(filters: np.ndarray, *, title: str):
     """First-layer kernels, red positive / blue negative, each on its own scale (Figure 14b)."""
     columns = min(16, len(filters))
     fig = _image_grid(list(filters), columns=columns, cmap="RdBu_r", symmetric=True, size=0.7,
-                      title=title)
+                      title=title, scale_label="weight ÷ the filter's largest |weight|")
     return _done(fig)
 
 
@@ -40,7 +40,7 @@ def activation_grid(values: np.ndarray, *, title: str, limit: int = 64):
     maps = [values[..., c] for c in range(channels)]
     titles = ["0" if not np.any(m) else "" for m in maps]
     fig = _image_grid(maps, columns=min(16, channels), cmap="viridis", titles=titles, size=0.7,
-                      title=title)
+                      title=title, scale_label="activation ÷ the map's largest")
     return _done(fig)
 
 
@@ -51,17 +51,22 @@ def guided_grid(image: np.ndarray, maps: np.ndarray, channels, *, layer: str):
     count = len(panels)
     columns = min(6, count)
     rows = int(np.ceil(count / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 1.9), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.7 + 0.8, rows * 1.9),
+                             squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.ravel()):
         _blank(ax)
         if i >= count:
             ax.axis("off")
             continue
-        ax.imshow(panels[i], cmap="gray_r" if i == 0 else "magma")
+        if i == 0:
+            ax.imshow(panels[i], cmap="gray_r", vmin=0, vmax=1)
+        else:
+            shown = ax.imshow(relative(panels[i]), cmap="magma", vmin=0, vmax=1)
         ax.set_title(titles[i], fontsize=9)
-    fig.suptitle(f"Guided backpropagation of {len(channels)} random {layer} channels "
-                 "(absolute value, each panel on its own scale)")
-    fig.tight_layout()
+    fig.suptitle(wrapped(f"Guided backpropagation of {len(channels)} random {layer} channels "
+                         "(absolute value, each panel divided by its largest)", fig))
+    if count > 1:
+        scale_bar(fig, shown, axes, "|gradient| ÷ the map's largest")
     return _done(fig)
 
 
@@ -77,7 +82,7 @@ def sparsity_plot(table: pd.DataFrame):
                    label=block)
     dead = (table["dead_filters"] / table["filters"]).max()
     left.set(xlabel="epoch", ylabel="fraction of activations = 0", ylim=(0, 1),
-             title="Zero activations: foreground (solid), all positions (dotted)")
+             title="Zero activations\n(solid: foreground; dotted: all positions)")
     right.set(xlabel="epoch", ylabel="fraction of filters dead", ylim=(-0.01, max(0.1, dead * 1.2)),
               title="Dead filters (zero for every probe image)")
     epochs = sorted(table["epoch"].unique())
@@ -90,16 +95,18 @@ def sparsity_plot(table: pd.DataFrame):
 
 def map_comparison(image: np.ndarray, maps: dict[str, np.ndarray], *, title: str):
     """The image and one map per method (absolute values, each on its own scale)."""
-    fig, axes = plt.subplots(1, len(maps) + 1, figsize=(2.3 * (len(maps) + 1), 2.8))
+    fig, axes = plt.subplots(1, len(maps) + 1, figsize=(2.3 * (len(maps) + 1) + 0.8, 2.8),
+                             layout="constrained")
     axes[0].imshow(np.asarray(image).squeeze(), cmap="gray_r", vmin=0, vmax=1)
     axes[0].set_title("image", fontsize=10)
     for ax, (name, m) in zip(axes[1:], maps.items()):
-        ax.imshow(np.abs(m).squeeze(), cmap="magma")
+        shown = ax.imshow(relative(np.abs(m)), cmap="magma", vmin=0, vmax=1)
         ax.set_title(name, fontsize=10)
     for ax in axes:
         _blank(ax)
-    fig.suptitle(title)
-    fig.tight_layout()
+    fig.suptitle(wrapped(title, fig))
+    if maps:
+        scale_bar(fig, shown, axes[1:], "|map| ÷ its largest")
     return _done(fig)
 
 
@@ -114,21 +121,22 @@ def sanity_grid(image: np.ndarray, maps: dict, titles: dict):
     methods = list(dict.fromkeys(method for _, method, _ in maps))
     steps = list(dict.fromkeys(step for _, _, step in maps))
     fig, axes = plt.subplots(len(methods), len(steps) + 1,
-                             figsize=(1.45 * (len(steps) + 1) + 0.8, 1.6 * len(methods) + 0.9),
-                             squeeze=False)
+                             figsize=(1.45 * (len(steps) + 1) + 1.6, 1.6 * len(methods) + 0.9),
+                             squeeze=False, layout="constrained")
     for r, method in enumerate(methods):
         axes[r, 0].imshow(np.asarray(image).squeeze(), cmap="gray_r", vmin=0, vmax=1)
         axes[r, 0].set_ylabel(titles[method], fontsize=9)
         for c, step in enumerate(steps, start=1):
-            axes[r, c].imshow(np.abs(maps[0, method, step]).squeeze(), cmap="magma")
+            shown = axes[r, c].imshow(relative(np.abs(maps[0, method, step])), cmap="magma",
+                                      vmin=0, vmax=1)
             if r == 0:
                 axes[r, c].set_title("trained" if step == "none" else f"→ {step}", fontsize=9)
         for ax in axes[r]:
             _blank(ax)
     axes[0, 0].set_title("image", fontsize=9)
-    fig.suptitle("Cascading randomization: weights re-initialized from the top layer down "
-                 "to the named one")
-    fig.tight_layout()
+    fig.suptitle(wrapped("Cascading randomization: weights re-initialized from the top layer "
+                         "down to the named one", fig))
+    scale_bar(fig, shown, axes[:, 1:], "|map| ÷ its largest")
     return _done(fig)
 
 

@@ -21,6 +21,7 @@ import json
 import os
 import re
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
@@ -34,21 +35,32 @@ _NUMBER = re.compile(r"^[\s\u2212+\-−]*[\d.,]+\s*(%|e[\u2212+\-]?\d+)?$")
 
 
 def _texts(fig: Figure) -> list[Text]:
-    """The texts the figure draws: its own (suptitle, ``fig.text``, figure legends) and those of
-    its visible axes (tick labels only where the axis is shown)."""
+    """The texts the figure draws: its own (suptitle, ``fig.text``, figure legends) and, for
+    every visible axes, its title, ``ax.text``/``annotate`` texts, legend, and -- where the axis
+    is shown -- its axis labels and tick labels."""
     found = [c for c in fig.get_children() if isinstance(c, Text)]
     for legend in fig.legends:
         found += legend.get_texts() + [legend.get_title()]
     for ax in fig.axes:
         if not ax.get_visible():
             continue
-        hidden = set()
-        if not ax.axison:
-            hidden = {id(t) for t in ax.get_xticklabels() + ax.get_yticklabels()}
-            hidden |= {id(ax.xaxis.label), id(ax.yaxis.label)}
-        found += [t for t in ax.findobj(Text) if t.axes is ax and id(t) not in hidden]
+        found += [ax.title, *ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            found += legend.get_texts() + [legend.get_title()]
+        if ax.axison:
+            found += [ax.xaxis.label, ax.yaxis.label]
+            found += _drawn_ticklabels(ax.xaxis) + _drawn_ticklabels(ax.yaxis)
     unique = {id(t): t for t in found}
     return [t for t in unique.values() if t.get_visible() and t.get_text().strip()]
+
+
+def _drawn_ticklabels(axis) -> list[Text]:
+    """Tick labels of ticks inside the axis's view (the others exist but are not drawn)."""
+    low, high = sorted(axis.get_view_interval())
+    span = (high - low) * 1e-6
+    return [label for loc, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+            if low - span <= loc <= high + span]
 
 
 def _describe(text: Text) -> str:
@@ -69,6 +81,8 @@ def problems(fig: Figure) -> list[str]:
     Returns:
         One sentence per problem, naming the text or the axes.
     """
+    if not hasattr(fig.canvas, "get_renderer"):  # a figure detached from pyplot
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     found = []

@@ -5,13 +5,15 @@ Every function takes data and returns a ``matplotlib.figure.Figure``; none runs 
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
 from fmnist_helpers.stats import mean_interval
-from fmnist_helpers.viz.common import _done
+from fmnist_helpers.viz.common import _done, wrapped
 
 
 def architecture_diagram(table: pd.DataFrame, *, title: str):
@@ -142,8 +144,9 @@ def study_curves(result, *, metrics=("loss", "val_loss")):
                    bbox_to_anchor=(0.5, -0.02))
     seeds = max(len(r) for r in result.runs.values())
     subtitle = ("solid: validation, dashed: training; " if groups != [""] else "")
-    fig.suptitle(f"{result.study.title} (seed {result.study.seed_figure}) — {subtitle}mean of "
-                 f"{seeds} seeds, band: min–max, x: diverged; {result.profile.name} profile")
+    fig.suptitle(wrapped(f"{result.study.title} (seed {result.study.seed_figure}) — {subtitle}"
+                         f"mean of {seeds} seeds, band: min–max, x: diverged; "
+                         f"{result.profile.name} profile", fig))
     fig.tight_layout(rect=(0, 0.04 if groups != [""] else 0, 1, 1))
     return _done(fig)
 
@@ -163,8 +166,9 @@ def study_accuracy(result):
         The figure.
     """
     variants = result.study.variants
-    names = [v.key for v in variants]
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(variants) + 1.9))
+    names = [textwrap.fill(v.key, 30) for v in variants]
+    lines = sum(name.count("\n") + 1 for name in names)
+    fig, ax = plt.subplots(figsize=(9, 0.3 * lines + 0.3 * len(variants) + 1.9))
     y = np.arange(len(variants))
     shown = []
     for offset, metric, color in ((-0.17, "val_accuracy", "#DD8452"),
@@ -190,9 +194,10 @@ def study_accuracy(result):
         pad = max(0.01, 0.08 * (high - low))
         ax.set_xlim(max(0.0, low - pad), min(1.0, high + pad))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
-    ax.set_xlabel("accuracy (dots: seeds; diamond and whisker: mean and its 95% interval)")
-    ax.set_title(f"{result.study.title}: final accuracy ({result.profile.name} profile)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.6 / max(len(variants), 1)),
-              ncol=2, frameon=False)
-    fig.tight_layout()
+    ax.set_xlabel("accuracy (dots: seeds; diamond, whisker: mean, 95% interval)")
+    fig.suptitle(wrapped(f"{result.study.title}: final accuracy ({result.profile.name} "
+                         "profile)", fig))
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1))
     return _done(fig)
