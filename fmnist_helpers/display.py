@@ -158,6 +158,17 @@ def width_note(filters: int, width: float):
                     f"filters where the seed's has {seed}, so the grids below show {filters}.*")
 
 
+def architectures(table: pd.DataFrame):
+    """``models.architecture_table`` as an HTML table: whole layer lists, counts with commas.
+
+    Returns:
+        An ``IPython.display.HTML`` object.
+    """
+    counts = {c: (lambda v: f"{int(v):,}") for c in table.columns if c.startswith("parameters")}
+    styled = table.to_html(formatters=counts, escape=True, justify="left")
+    return HTML(styled.replace("<td>", "<td style='text-align:left'>"))
+
+
 def run_summary(run):
     """A training run as a short readable table: what was trained and what it reached.
 

@@ -244,9 +244,9 @@ def accuracy_findings(run, profile_name: str) -> list[str]:
     if run.diverged:
         lines.append(f"This run DIVERGED at epoch {run['diverged_epoch']}.")
     gap = run["test_accuracy"] - SEED_CONVNET_TEST
-    lines.append(f"Our test accuracy is {abs(gap):.2%} {'above' if gap >= 0 else 'below'} the "
-                 "seed's" + ("" if profile.name == "full" else
-                             "; build the full profile to compare at the seed's scale") + ".")
+    hint = "" if profile.name == "full" else "; build the full profile to compare at its scale"
+    lines.append(f"Our test accuracy is {abs(gap) * 100:.2f} percentage points "
+                 f"{'above' if gap >= 0 else 'below'} the seed's{hint}.")
     gate = convergence(run.history)
     if gate is not None:
         lines.append("The learning curve " + (

@@ -42,7 +42,8 @@ def _done(fig) -> plt.Figure:
 
 def accuracy_bars(table: pd.DataFrame, *, title: str, value: str = "accuracy",
                   error: str | None = "std"):
-    """Horizontal bars of accuracies with error bars, labelled with their values.
+    """Horizontal bars of accuracies (on the whole 0-1 axis) with error bars; each value is
+    written inside its bar's base, away from the whisker.
 
     Args:
         table: Rows to plot, indexed by name.
@@ -56,10 +57,9 @@ def accuracy_bars(table: pd.DataFrame, *, title: str, value: str = "accuracy",
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(table) + 1.3))
     errors = table[error] if error else None
     ax.barh(table.index, table[value], xerr=errors, color="#4C72B0", capsize=4)
-    bars = errors if errors is not None else [0] * len(table)
-    for y, (v, e) in enumerate(zip(table[value], bars)):
-        ax.text(min(v + (e or 0) + 0.01, 0.98), y, f"{v:.1%}", va="center",
-                ha="left" if v < 0.9 else "right", color="black")
+    for y, v in enumerate(table[value]):  # inside the bar's base: never on a whisker
+        ax.text(0.015, y, f"{v:.1%}", va="center", ha="left", color="white",
+                fontweight="bold")
     ax.set_xlim(0, 1)
     ax.set_xlabel(value)
     ax.set_title(title)
