@@ -127,6 +127,49 @@ def cmd_build(args) -> int:
         return 2
 
 
+def _planned(args):
+    from fmnist_helpers import plan
+    from fmnist_helpers.runs import RunStore
+
+    sections = [s.strip() for s in args.sections.split(",")] if args.sections else None
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    return plan.plan(args.profile, sections, store=store)
+
+
+def cmd_plan(args) -> int:
+    _quiet_tensorflow()
+    from fmnist_helpers import plan
+
+    runs = _planned(args)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in runs], indent=1))
+        return 0
+    for run in runs:
+        state = "stored " if run.stored else "MISSING"
+        cost = (f"~{run.estimate:.0f} s" if run.estimate is not None else
+                "" if run.stored else "no estimate")
+        print(f"{state} {run.config.key}  {run.describe(args.profile):44s} {cost:>11s}  "
+              f"{','.join(run.sections)}")
+    print(plan.summary(runs))
+    return 0
+
+
+def cmd_runs(args) -> int:
+    _quiet_tensorflow()
+    from fmnist_helpers import executor, plan
+
+    runs = _planned(args)
+    missing = [r.config for r in runs if not r.stored]
+    print(plan.summary(runs) + (f"; training them with {args.workers} worker(s)" if missing
+                                else ""))
+    outcome = executor.execute(missing, workers=args.workers)
+    for failure in outcome.failed:
+        print(f"FAILED {failure['label']} ({failure['key']}): {failure['error']}",
+              file=sys.stderr)
+    print(f"{len(outcome.trained)} run(s) done, {len(outcome.failed)} failed.")
+    return 0 if outcome.ok else 1
+
+
 def cmd_store(args) -> int:
     from fmnist_helpers.runs import RunStore
     from fmnist_helpers.store_check import check_store, remove_problems
@@ -192,6 +235,23 @@ def make_parser() -> argparse.ArgumentParser:
                    help="execute even the sections whose fingerprint did not change: all, or "
                         "those named (comma-separated)")
     p.set_defaults(func=cmd_build)
+
+    for name, text, func in (
+            ("plan", "list the runs a build needs: stored or missing, and their cost", cmd_plan),
+            ("runs", "train the missing runs of the plan (in a local pool of workers)",
+             cmd_runs)):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--profile", choices=list(PROFILES), default="quick")
+        p.add_argument("--sections", help="comma-separated section names, and/or 'accuracy' "
+                                          "(the full-scale rows); default: every section")
+        p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or "
+                                          "runs/)")
+        if name == "plan":
+            p.add_argument("--json", action="store_true", help="print a JSON list")
+        else:
+            p.add_argument("--workers", type=int, default=1,
+                           help="worker processes (default 1: train in this process)")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("store", help="check the run store (and clean it up on request)")
     p.add_argument("action", choices=["check"])

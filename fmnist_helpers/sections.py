@@ -29,12 +29,17 @@ class Section:
             ``profile`` (the quick profile's values equal the notebook's defaults; a test checks).
         studies: For a section executed once per study: the studies, in order (each job gets a
             ``study`` parameter).
+        needs: The training runs the section reads, for the planner (``plan.py``):
+            ``"baseline"`` (the profile's baseline, seed 0), ``"baselines"`` (all its seeds),
+            ``"study:<name>"`` (every variant x seed of a study), ``"studies"`` (the section's
+            own studies), ``"all"`` (every other section's runs).
     """
 
     name: str
     title: str
     settings: Callable[[Profile], dict[str, Any]] = lambda profile: {}
     studies: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> str:
@@ -80,20 +85,24 @@ SECTIONS: tuple[Section, ...] = (
         "comparison_samples": 1000 if p.name == "smoke" else 5000}),
     Section("01_augmentation", "Data augmentation", lambda p: {
         "first_class": 0, "images_shown": 5,
-        "throughput_images": 1000 if p.name == "smoke" else 4000}),
-    Section("02_convnet", "Our ConvNet"),
-    Section("03_initialization", "Weight initialization", _study_settings),
-    Section("04_batchnorm", "Batch normalization", _study_settings),
-    Section("05_dropout", "Dropout", _study_settings),
+        "throughput_images": 1000 if p.name == "smoke" else 4000}, needs=("baseline",)),
+    Section("02_convnet", "Our ConvNet", needs=("baseline",)),
+    Section("03_initialization", "Weight initialization", _study_settings,
+            needs=("study:initialization",)),
+    Section("04_batchnorm", "Batch normalization", _study_settings,
+            needs=("study:batchnorm_convnet",)),
+    Section("05_dropout", "Dropout", _study_settings, needs=("study:dropout_convnet",)),
     Section("06_visualizations", "Seeing inside the network", lambda p: {
         "image_class": 9, "guided_layer": "conv4", "guided_channels": 10, "guided_seed": 0,
         "sanity_images": 3 if p.name == "smoke" else 10, "tsne_points": p.probe_size,
-        "seeds": p.seeds}),
-    Section("07_fooling", "Fooling the network", _fooling_settings),
-    Section("08_experiments", "Experiments", _study_settings, studies=EXPERIMENT_STUDIES),
+        "seeds": p.seeds}, needs=("baselines",)),
+    Section("07_fooling", "Fooling the network", _fooling_settings, needs=("baseline",)),
+    Section("08_experiments", "Experiments", _study_settings, studies=EXPERIMENT_STUDIES,
+            needs=("studies",)),
     Section("09_observations", "Observations", lambda p: {
-        "seeds": p.seeds, "shown": 8, "tsne_samples": 300 if p.name == "smoke" else 2000}),
-    Section("10_conclusions", "Conclusions: the seed's claims, judged"),
+        "seeds": p.seeds, "shown": 8, "tsne_samples": 300 if p.name == "smoke" else 2000},
+        needs=("baselines",)),
+    Section("10_conclusions", "Conclusions: the seed's claims, judged", needs=("all",)),
 )
 SECTION_NAMES = tuple(section.name for section in SECTIONS)
 

@@ -23,7 +23,7 @@ import pandas as pd
 from fmnist_helpers import progress
 from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
 from fmnist_helpers.profiles import Profile, get_profile
-from fmnist_helpers.runs import Run
+from fmnist_helpers.runs import Run, RunConfig
 from fmnist_helpers.stats import (
     CONVERGENCE_TOLERANCE,
     compare,
@@ -291,6 +291,41 @@ def _describe_reach(reach: list[int | None]) -> str:
     return text
 
 
+def study_configs(name: str, profile_name: str, *,
+                  seeds: int | None = None) -> list[tuple[Variant, int, RunConfig]]:
+    """The run configs of a study: every variant for every seed, in order.
+
+    A variant equal to the baseline is the baseline's run (with its recorded extras); the
+    others record none (recording them for every variant would cost about a fifth of the
+    study's time).
+
+    Args:
+        name: The study.
+        profile_name: The profile whose baseline the variants change.
+        seeds: Seeds per variant (default: the profile's).
+
+    Returns:
+        ``(variant, seed, config)`` triples.
+
+    Raises:
+        ValueError: If the study, the profile or the seed count is invalid.
+    """
+    study = get_study(name)
+    profile = get_profile(profile_name)
+    seeds = profile.seeds if seeds is None else seeds
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}.")
+    base = profile.baseline()
+    out = []
+    for variant in study.variants:
+        for seed in range(seeds):
+            config = base.replace(seed=seed, **variant.changes)
+            if config.replace(seed=base.seed) != base:
+                config = config.replace(record_epochs=())
+            out.append((variant, seed, config))
+    return out
+
+
 def run_study(name: str, profile_name: str, *, seeds: int | None = None,
               threshold: float = 0.8, verbose: bool = True) -> StudyResult:
     """Train (or reuse) every variant of a study for every seed.
@@ -308,28 +343,17 @@ def run_study(name: str, profile_name: str, *, seeds: int | None = None,
     Raises:
         ValueError: If the study, the profile or the seed count is invalid.
     """
-    study = get_study(name)
-    profile = get_profile(profile_name)
-    seeds = profile.seeds if seeds is None else seeds
-    if seeds < 1:
-        raise ValueError(f"seeds must be at least 1, got {seeds}.")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be an accuracy in (0, 1), got {threshold}.")
-    base = profile.baseline()
-    runs = {}
-    for variant in study.variants:
-        runs[variant.key] = []
-        for seed in range(seeds):
-            config = base.replace(seed=seed, **variant.changes)
-            if config.replace(seed=base.seed) != base:
-                # Only the baseline's runs record extras (for the visualization sections);
-                # recording them for every variant would cost about a fifth of the study's time.
-                config = config.replace(record_epochs=())
-            run = train(config, verbose=False)
-            runs[variant.key].append(run)
-            if verbose:
-                outcome = (f"DIVERGED at epoch {run['diverged_epoch']}" if run.diverged else
-                           f"val accuracy {run['val_accuracy']:.3f}")
-                progress.say(f"{variant.key}, seed {seed}: {'reused' if run.reused else 'trained'} "
-                             f"{run.config.label} in {run['train_seconds']:.0f} s, {outcome}")
+    study = get_study(name)
+    profile = get_profile(profile_name)
+    runs = {variant.key: [] for variant in study.variants}
+    for variant, seed, config in study_configs(name, profile_name, seeds=seeds):
+        run = train(config, verbose=False)
+        runs[variant.key].append(run)
+        if verbose:
+            outcome = (f"DIVERGED at epoch {run['diverged_epoch']}" if run.diverged else
+                       f"val accuracy {run['val_accuracy']:.3f}")
+            progress.say(f"{variant.key}, seed {seed}: {'reused' if run.reused else 'trained'} "
+                         f"{run.config.label} in {run['train_seconds']:.0f} s, {outcome}")
     return StudyResult(study=study, profile=profile, runs=runs, threshold=threshold)

@@ -1,0 +1,148 @@
+"""Training the missing runs of a plan: in this process, or in a local pool of worker processes.
+
+Workers are started with *spawn* (TensorFlow is not fork-safe) and each limits TensorFlow to its
+share of the CPU (intra-op threads = cores // workers, one inter-op thread), or N workers would
+oversubscribe the cores. Each worker trains through :func:`train.train`, so it commits to the
+shared run store with the store's atomic commit and lock, and a run interrupted in a worker leaves
+a partial entry that the retry resumes. A worker that dies (killed, out of memory) breaks the
+pool: the pool is started again and the runs it held are retried once. A run that raises is
+recorded as failed with its error and the others go on. Ctrl-C cancels what has not started.
+
+A Ray cluster executor is issue 17's next step; this module is the local half.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import os
+import time
+from concurrent.futures.process import BrokenProcessPool
+
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from fmnist_helpers import progress
+from fmnist_helpers.config import RunConfig
+from fmnist_helpers.train import train
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What an execution did: runs trained (label, seconds, worker) and runs that failed."""
+
+    trained: list[dict] = dataclasses.field(default_factory=list)
+    failed: list[dict] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every run completed."""
+        return not self.failed
+
+
+def worker_threads(workers: int) -> int:
+    """TensorFlow intra-op threads per worker: this machine's cores shared out (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _init_worker(threads: int) -> None:
+    # Before TensorFlow runs any op in this process: the thread pools are fixed at first use.
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _train_one(config_dict: dict) -> dict:
+    """Train (or reuse) one config in this process; return what the progress line says."""
+    start = time.perf_counter()
+    run = train(RunConfig.from_dict(config_dict), verbose=False)
+    return {"key": run.key, "label": run.config.label, "seconds": time.perf_counter() - start,
+            "worker": os.getpid(), "reused": run.reused, "diverged": run.diverged}
+
+
+def _say_done(done: dict, bar) -> None:
+    state = "reused" if done["reused"] else ("DIVERGED" if done["diverged"] else "trained")
+    bar.write(f"{done['label']}: {state} in {done['seconds']:.0f} s (worker {done['worker']})")
+
+
+def execute(configs: list[RunConfig], *, workers: int = 1, retries: int = 1) -> Outcome:
+    """Train every config (stored ones are reused at once), in process or in a local pool.
+
+    Args:
+        configs: The runs to train.
+        workers: 1 trains in this process; more start that many spawned worker processes.
+        retries: How often a run whose worker died is tried again.
+
+    Returns:
+        The :class:`Outcome`.
+
+    Raises:
+        ValueError: If ``workers`` or ``retries`` is out of range.
+        KeyboardInterrupt: On Ctrl-C, after cancelling the runs not yet started.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}.")
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}.")
+    outcome = Outcome()
+    bar = tqdm(total=len(configs), unit="run", desc="runs", disable=not configs)
+    try:
+        if workers == 1:
+            for config in configs:
+                try:
+                    done = _train_one(config.to_dict())
+                except Exception as error:  # noqa: BLE001 (recorded; the others go on)
+                    outcome.failed.append({"label": config.label, "key": config.key,
+                                           "error": f"{type(error).__name__}: {error}"})
+                    bar.write(f"{config.label}: FAILED ({type(error).__name__}: {error})")
+                else:
+                    outcome.trained.append(done)
+                    _say_done(done, bar)
+                bar.update()
+            return outcome
+        _execute_pool(configs, workers, retries, outcome, bar)
+        return outcome
+    finally:
+        bar.close()
+
+
+def _execute_pool(configs, workers, retries, outcome, bar) -> None:
+    attempts = {c.key: 0 for c in configs}
+    pending = list(configs)
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        broken = []
+        with concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_init_worker,
+                initargs=(worker_threads(workers),)) as pool:
+            futures = {pool.submit(_train_one, c.to_dict()): c for c in pending}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    config = futures[future]
+                    attempts[config.key] += 1
+                    try:
+                        done = future.result()
+                    except BrokenProcessPool:
+                        broken.append(config)
+                        continue
+                    except Exception as error:  # noqa: BLE001 (recorded; the others go on)
+                        outcome.failed.append({"label": config.label, "key": config.key,
+                                               "error": f"{type(error).__name__}: {error}"})
+                        bar.write(f"{config.label}: FAILED ({type(error).__name__}: {error})")
+                    else:
+                        outcome.trained.append(done)
+                        _say_done(done, bar)
+                    bar.update()
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        pending = []
+        for config in broken:
+            if attempts[config.key] <= retries:
+                progress.say(f"{config.label}: its worker died; trying again "
+                             f"(attempt {attempts[config.key] + 1}).")
+                pending.append(config)
+            else:
+                outcome.failed.append({"label": config.label, "key": config.key,
+                                       "error": "its worker died on every attempt"})
+                bar.update()
