@@ -121,6 +121,7 @@ def cmd_build(args) -> int:
         return report.build(
             profile=args.profile, sections=sections, out_dir=args.out,
             show_code=args.show_code, fail_fast=args.fail_fast, force=force,
+            workers=args.workers,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -234,6 +235,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", nargs="?", const="all", metavar="SECTIONS",
                    help="execute even the sections whose fingerprint did not change: all, or "
                         "those named (comma-separated)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that train the missing runs before the notebooks execute "
+                        "(default 1: this process)")
     p.set_defaults(func=cmd_build)
 
     for name, text, func in (

@@ -33,6 +33,7 @@ import nbformat
 import papermill
 from tqdm import tqdm
 
+from fmnist_helpers import executor, plan
 from fmnist_helpers.fingerprint import (
     PACKAGE_DIR,
     JobRecord,
@@ -248,10 +249,27 @@ def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
     nbformat.write(notebook, path)
 
 
+def train_planned(profile: str, sections: list[str], workers: int) -> None:
+    """Train the runs the sections need that the store lacks (``plan`` + ``executor``).
+
+    A run that fails here is reported; the section that needs it tries again while executing and
+    shows the error on its page.
+    """
+    runs = plan.plan(profile, sections)
+    missing = [r.config for r in runs if not r.stored]
+    if not missing:
+        return
+    print(f"Training first: {plan.summary(runs)} ({workers} worker(s))", flush=True)
+    outcome = executor.execute(missing, workers=workers)
+    for failure in outcome.failed:
+        print(f"training FAILED: {failure['label']}: {failure['error']}", flush=True)
+
+
 def build(*, profile: str = "quick", sections: list[str] | None = None,
           out_dir: str | os.PathLike = "reports", show_code: bool = False,
           fail_fast: bool = False, notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
-          jobs: list[Job] | None = None, force: bool | list[str] = False) -> int:
+          jobs: list[Job] | None = None, force: bool | list[str] = False,
+          workers: int = 1) -> int:
     """Build the report, executing only the jobs whose fingerprint changed.
 
     A job whose inputs (code cells, parameters, package source, versions) and reads (run
@@ -268,6 +286,9 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
         notebook_dir: Where the section notebooks are.
         jobs: Explicit jobs (overrides ``sections``; used by tests).
         force: ``True`` executes every job; a list of section (or job) names executes those.
+        workers: Before any notebook runs, the plan's missing runs are trained
+            (``fmnist-report runs``) in this process (1) or by that many spawned workers; the
+            notebooks then only read the store. Not with explicit ``jobs``.
 
     Returns:
         The exit status: 0 if every section is ok, 1 otherwise.
@@ -282,10 +303,13 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
             f"the section notebooks are not at {notebook_dir}: building the report needs a "
             "checkout of the fmnist-study repository (a plain pip install has the package but "
             "not the notebooks); run fmnist-report from the checkout.")
+    explicit = jobs
     if jobs is None:
         jobs = jobs_for(profile, sections or list(SECTION_NAMES), Path(notebook_dir))
     for job in jobs:  # all checked before anything runs
         check_parameters(job.notebook, job.parameters)
+    if explicit is None:
+        train_planned(profile, sections or list(SECTION_NAMES), workers)
     site = Path(out_dir).resolve() / profile
     executed_dir = site / "notebooks"
     executed_dir.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def test_plan_on_a_half_filled_store_lists_exactly_the_missing_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_runs_trains_the_missing_runs_with_two_spawned_workers(tmp_path):
+def test_runs_trains_the_missing_runs_with_two_spawned_workers(tmp_path, monkeypatch, capsys):
     env = {**os.environ, "FMNIST_RUNS_DIR": str(tmp_path)}
     command = [sys.executable, "-m", "fmnist_helpers.cli", "runs", "--profile", "smoke",
                "--sections", "05_dropout", "--workers", "2"]
@@ -63,6 +63,12 @@ def test_runs_trains_the_missing_runs_with_two_spawned_workers(tmp_path):
                if "(worker " in line}
     assert len(workers) == 2 and str(os.getpid()) not in workers  # spawned processes did it
     assert all(r.stored for r in plan.plan("smoke", ["05_dropout"], store=RunStore(tmp_path)))
+    # A build after `runs` trains nothing before its notebooks.
+    from fmnist_helpers import report
+
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
+    report.train_planned("smoke", ["05_dropout"], workers=1)
+    assert "Training first" not in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ def test_cli_build_of_every_section_is_ok(smoke_site):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "00_data" in result.stdout and "02_convnet" in result.stdout  # progress lines
     assert (site / "notebooks" / "02_convnet.kernel.log").exists()  # the kernel's own log
+    assert "Training first: " in result.stdout  # the grid is trained before any notebook
     record = build_record(site)
     names = [job.name for job in report.jobs_for("smoke", list(SECTION_NAMES))]
     assert [(s["name"], s["status"]) for s in record["sections"]] == [(n, "ok") for n in names]
