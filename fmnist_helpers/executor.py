@@ -60,9 +60,16 @@ def _train_one(config_dict: dict) -> dict:
             "worker": os.getpid(), "reused": run.reused, "diverged": run.diverged}
 
 
-def _say_done(done: dict, bar) -> None:
+def _trained(outcome: Outcome, done: dict, bar) -> None:
+    outcome.trained.append(done)
     state = "reused" if done["reused"] else ("DIVERGED" if done["diverged"] else "trained")
     bar.write(f"{done['label']}: {state} in {done['seconds']:.0f} s (worker {done['worker']})")
+
+
+def _failed(outcome: Outcome, config: RunConfig, error: Exception, bar) -> None:
+    outcome.failed.append({"label": config.label, "key": config.key,
+                           "error": f"{type(error).__name__}: {error}"})
+    bar.write(f"{config.label}: FAILED ({type(error).__name__}: {error})")
 
 
 def execute(configs: list[RunConfig], *, workers: int = 1, retries: int = 1) -> Outcome:
@@ -92,12 +99,9 @@ def execute(configs: list[RunConfig], *, workers: int = 1, retries: int = 1) -> 
                 try:
                     done = _train_one(config.to_dict())
                 except Exception as error:  # noqa: BLE001 (recorded; the others go on)
-                    outcome.failed.append({"label": config.label, "key": config.key,
-                                           "error": f"{type(error).__name__}: {error}"})
-                    bar.write(f"{config.label}: FAILED ({type(error).__name__}: {error})")
+                    _failed(outcome, config, error, bar)
                 else:
-                    outcome.trained.append(done)
-                    _say_done(done, bar)
+                    _trained(outcome, done, bar)
                 bar.update()
             return outcome
         _execute_pool(configs, workers, retries, outcome, bar)
@@ -126,12 +130,9 @@ def _execute_pool(configs, workers, retries, outcome, bar) -> None:
                         broken.append(config)
                         continue
                     except Exception as error:  # noqa: BLE001 (recorded; the others go on)
-                        outcome.failed.append({"label": config.label, "key": config.key,
-                                               "error": f"{type(error).__name__}: {error}"})
-                        bar.write(f"{config.label}: FAILED ({type(error).__name__}: {error})")
+                        _failed(outcome, config, error, bar)
                     else:
-                        outcome.trained.append(done)
-                        _say_done(done, bar)
+                        _trained(outcome, done, bar)
                     bar.update()
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)

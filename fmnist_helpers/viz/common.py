@@ -110,23 +110,31 @@ def wrapped(text: str, fig, *, kind: str = "figure") -> str:
 
 
 def _image_grid(maps, *, columns: int, cmap: str, titles=None, symmetric: bool = False,
-                size: float = 1.0, title: str = "", scale_label: str = ""):
+                size: float = 1.0, title: str = "", scale_label: str = "", picture=None,
+                below: bool = True):
     """Small multiples of 2-D maps, each divided by its own largest absolute value, with one
-    colour bar (``scale_label``) for all."""
-    count = len(maps)
+    colour bar (``scale_label``) for all; ``picture`` (an image in [0, 1]) is shown first, in
+    grey, and ``titles`` then start with its title."""
+    panels = ([np.asarray(picture).squeeze()] if picture is not None else []) + list(maps)
+    count = len(panels)
     rows = int(np.ceil(count / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.1 + 1.1),
                              squeeze=False, layout="constrained")
+    shown = None
     for i, ax in enumerate(axes.ravel()):
         _blank(ax)
         if i >= count:
             ax.axis("off")
             continue
-        shown = ax.imshow(relative(maps[i]), cmap=cmap, vmin=-1 if symmetric else 0, vmax=1)
+        if i == 0 and picture is not None:
+            ax.imshow(panels[0], cmap="gray_r", vmin=0, vmax=1)
+        else:
+            shown = ax.imshow(relative(panels[i]), cmap=cmap, vmin=-1 if symmetric else 0,
+                              vmax=1)
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     fig.suptitle(wrapped(title, fig))
-    if count:
-        scale_bar(fig, shown, axes, scale_label or "value ÷ the map's largest", below=True)
+    if shown is not None:
+        scale_bar(fig, shown, axes, scale_label or "value ÷ the map's largest", below=below)
     return fig
 

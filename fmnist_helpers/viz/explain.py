@@ -46,27 +46,12 @@ def activation_grid(values: np.ndarray, *, title: str, limit: int = 64):
 
 def guided_grid(image: np.ndarray, maps: np.ndarray, channels, *, layer: str):
     """Guided-backprop maps of several channels next to the image (the seed's Figure 15)."""
-    panels = [np.asarray(image).squeeze()] + [np.abs(m).squeeze() for m in maps]
-    titles = ["image"] + [f"{layer} ch {c}" for c in channels]
-    count = len(panels)
-    columns = min(6, count)
-    rows = int(np.ceil(count / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.7 + 0.8, rows * 1.9),
-                             squeeze=False, layout="constrained")
-    for i, ax in enumerate(axes.ravel()):
-        _blank(ax)
-        if i >= count:
-            ax.axis("off")
-            continue
-        if i == 0:
-            ax.imshow(panels[i], cmap="gray_r", vmin=0, vmax=1)
-        else:
-            shown = ax.imshow(relative(panels[i]), cmap="magma", vmin=0, vmax=1)
-        ax.set_title(titles[i], fontsize=9)
-    fig.suptitle(wrapped(f"Guided backpropagation of {len(channels)} random {layer} channels "
-                         "(absolute value, each panel divided by its largest)", fig))
-    if count > 1:
-        scale_bar(fig, shown, axes, "|gradient| ÷ the map's largest")
+    maps = [np.abs(m) for m in maps]
+    fig = _image_grid(maps, columns=min(6, len(maps) + 1), cmap="magma", size=1.7,
+                      titles=["image"] + [f"{layer} ch {c}" for c in channels], picture=image,
+                      title=f"Guided backpropagation of {len(channels)} random {layer} channels "
+                            "(absolute value, each panel divided by its largest)",
+                      scale_label="|gradient| ÷ the map's largest", below=False)
     return _done(fig)
 
 
