@@ -112,7 +112,7 @@ def cmd_train(args) -> int:
 
 def cmd_build(args) -> int:
     _quiet_tensorflow()
-    from fmnist_helpers import report
+    from fmnist_helpers import executor, report
 
     try:
         sections = report.resolve_sections(args.sections)
@@ -121,7 +121,7 @@ def cmd_build(args) -> int:
         return report.build(
             profile=args.profile, sections=sections, out_dir=args.out,
             show_code=args.show_code, fail_fast=args.fail_fast, force=force,
-            workers=args.workers,
+            workers=args.workers or executor.DEFAULT_WORKERS,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -161,9 +161,9 @@ def cmd_runs(args) -> int:
 
     runs = _planned(args)
     missing = [r.config for r in runs if not r.stored]
-    print(plan.summary(runs) + (f"; training them with {args.workers} worker(s)" if missing
-                                else ""))
-    outcome = executor.execute(missing, workers=args.workers)
+    workers = args.workers or executor.DEFAULT_WORKERS
+    print(plan.summary(runs) + (f"; training them with {workers} worker(s)" if missing else ""))
+    outcome = executor.execute(missing, workers=workers)
     for failure in outcome.failed:
         print(f"FAILED {failure['label']} ({failure['key']}): {failure['error']}",
               file=sys.stderr)
@@ -235,9 +235,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", nargs="?", const="all", metavar="SECTIONS",
                    help="execute even the sections whose fingerprint did not change: all, or "
                         "those named (comma-separated)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=int, default=None,
                    help="processes that train the missing runs before the notebooks execute "
-                        "(default 1: this process)")
+                        "(default: one per core, at most 4; 1 trains in this process)")
     p.set_defaults(func=cmd_build)
 
     for name, text, func in (
@@ -253,8 +253,9 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "plan":
             p.add_argument("--json", action="store_true", help="print a JSON list")
         else:
-            p.add_argument("--workers", type=int, default=1,
-                           help="worker processes (default 1: train in this process)")
+            p.add_argument("--workers", type=int, default=None,
+                           help="worker processes (default: one per core, at most 4; 1 trains "
+                                "in this process)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("store", help="check the run store (and clean it up on request)")
