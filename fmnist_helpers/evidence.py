@@ -105,13 +105,13 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
                                                     for d in ("MNIST", "Fashion-MNIST")}}
 
     tsne_samples = get_section("09_observations").parameters(profile)["tsne_samples"]
-    maps = [embed.mnist_vs_fashion(tsne_samples, seed=s)[1] for s in range(profile.seeds)]
+    maps = embed.dataset_draws(tsne_samples, profile.seeds)
     facts["tsne_datasets"] = {"samples": tsne_samples, **{
         d: [m.loc[d, "knn_accuracy"] for m in maps] for d in ("MNIST", "Fashion-MNIST")}}
 
     baselines = [baseline_run(profile.name, seed=s, verbose=verbose) for s in range(profile.seeds)]
     visual = get_section("06_visualizations").parameters(profile)
-    tables = [embed.tsne_over_training(run, points=visual["tsne_points"])[2] for run in baselines]
+    tables = embed.training_tables(baselines, points=visual["tsne_points"])
     facts["tsne_training"] = {"epochs": (int(tables[0]["epoch"].iloc[0]),
                                          int(tables[0]["epoch"].iloc[-1])),
                               "first": [t["knn_accuracy"].iloc[0] for t in tables],
