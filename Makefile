@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PROFILE ?= quick
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data browser report test lab benchmark accuracy clean-reports
+.PHONY: setup data browser netns report test lab benchmark accuracy clean-reports
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,18 @@ browser:
 	    chromium chromium-driver; \
 	fi
 
+# The cluster tests run Ray in a network namespace of its own: `unshare` (util-linux) and `ip`
+# (iproute2), installed when missing and we may.
+netns:
+	@if ! command -v ip >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing the Debian package iproute2"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2; \
+	fi
+
 report: data
 	$(BIN)/fmnist-report build --profile $(PROFILE)
 
-test: data browser
+test: data browser netns
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

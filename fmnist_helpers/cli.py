@@ -112,7 +112,7 @@ def cmd_train(args) -> int:
 
 def cmd_build(args) -> int:
     _quiet_tensorflow()
-    from fmnist_helpers import executor, report
+    from fmnist_helpers import cluster, executor, report
 
     try:
         sections = report.resolve_sections(args.sections)
@@ -122,6 +122,7 @@ def cmd_build(args) -> int:
             profile=args.profile, sections=sections, out_dir=args.out,
             show_code=args.show_code, fail_fast=args.fail_fast, force=force,
             workers=args.workers or executor.DEFAULT_WORKERS,
+            address=cluster.cluster_address(args.address),
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -157,13 +158,27 @@ def cmd_plan(args) -> int:
 
 def cmd_runs(args) -> int:
     _quiet_tensorflow()
-    from fmnist_helpers import executor, plan
+    from fmnist_helpers import cluster, executor, plan
+    from fmnist_helpers.runs import RunStore
 
-    runs = _planned(args)
+    try:
+        address = cluster.cluster_address(args.address)
+        runs = _planned(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     missing = [r.config for r in runs if not r.stored]
     workers = args.workers or executor.DEFAULT_WORKERS
-    print(plan.summary(runs) + (f"; training them with {workers} worker(s)" if missing else ""))
-    outcome = executor.execute(missing, workers=workers)
+    where = f"on the Ray cluster at {address}" if address else f"with {workers} worker(s)"
+    print(plan.summary(runs) + (f"; training them {where}" if missing else ""), flush=True)
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    try:
+        outcome = executor.execute(missing, workers=workers, address=address, store=store)
+    except ConnectionError as error:
+        print(f"error: no Ray cluster answered at {address} ({error}); start one with "
+              "`ray start --head`, or leave out --address and RAY_ADDRESS to train here.",
+              file=sys.stderr)
+        return 2
     for failure in outcome.failed:
         print(f"FAILED {failure['label']} ({failure['key']}): {failure['error']}",
               file=sys.stderr)
@@ -238,11 +253,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="processes that train the missing runs before the notebooks execute "
                         "(default: one per core, at most 4; 1 trains in this process)")
+    p.add_argument("--address", default=None,
+                   help="train on the Ray cluster at HOST:PORT (or 'auto'), one task per run "
+                        "(default: $RAY_ADDRESS; unset: local workers)")
     p.set_defaults(func=cmd_build)
 
     for name, text, func in (
             ("plan", "list the runs a build needs: stored or missing, and their cost", cmd_plan),
-            ("runs", "train the missing runs of the plan (in a local pool of workers)",
+            ("runs", "train the missing runs of the plan (local workers or a Ray cluster)",
              cmd_runs)):
         p = sub.add_parser(name, help=text)
         p.add_argument("--profile", choices=list(PROFILES), default="quick")
@@ -256,6 +274,9 @@ def make_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=None,
                            help="worker processes (default: one per core, at most 4; 1 trains "
                                 "in this process)")
+            p.add_argument("--address", default=None,
+                           help="train on the Ray cluster at HOST:PORT (or 'auto'), one task "
+                                "per run (default: $RAY_ADDRESS; unset: local workers)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("store", help="check the run store (and clean it up on request)")

@@ -1,4 +1,5 @@
-"""Training the missing runs of a plan: in this process, or in a local pool of worker processes.
+"""Training the missing runs of a plan: in this process, in a local pool of worker processes, or
+on a Ray cluster (:mod:`fmnist_helpers.cluster`).
 
 Workers are started with *spawn* (TensorFlow is not fork-safe) and each limits TensorFlow to its
 share of the CPU (intra-op threads = cores // workers, one inter-op thread), or N workers would
@@ -7,14 +8,13 @@ shared run store with the store's atomic commit and lock, and a run interrupted 
 a partial entry that the retry resumes. A worker that dies (killed, out of memory) breaks the
 pool: the pool is started again and the runs it held are retried once. A run that raises is
 recorded as failed with its error and the others go on. Ctrl-C cancels what has not started.
-
-A Ray cluster executor is issue 17's next step; this module is the local half.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import multiprocessing
 import os
 import time
@@ -23,8 +23,9 @@ from concurrent.futures.process import BrokenProcessPool
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from fmnist_helpers import progress
+from fmnist_helpers import cluster, progress
 from fmnist_helpers.config import RunConfig
+from fmnist_helpers.runs import RunStore
 from fmnist_helpers.train import train
 
 #: Workers when none are asked for: one per core (each with one core's share of threads), at
@@ -58,65 +59,86 @@ def _init_worker(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def _train_one(config_dict: dict) -> dict:
+def _train_one(config_dict: dict, store_root: str) -> dict:
     """Train (or reuse) one config in this process; return what the progress line says."""
     start = time.perf_counter()
-    run = train(RunConfig.from_dict(config_dict), verbose=False)
+    run = train(RunConfig.from_dict(config_dict), store=RunStore(store_root), verbose=False)
     return {"key": run.key, "label": run.config.label, "seconds": time.perf_counter() - start,
-            "worker": os.getpid(), "reused": run.reused, "diverged": run.diverged}
+            "worker": os.getpid(), "reused": run.reused, "diverged": run.diverged,
+            "resumed_at": [] if run.reused else run.result.get("resumed_at_epochs", [])}
 
 
 def _trained(outcome: Outcome, done: dict, bar) -> None:
     outcome.trained.append(done)
     state = "reused" if done["reused"] else ("DIVERGED" if done["diverged"] else "trained")
-    bar.write(f"{done['label']}: {state} in {done['seconds']:.0f} s (worker {done['worker']})")
+    resumed = (f", resumed at epoch {', '.join(map(str, done['resumed_at']))}"
+               if done.get("resumed_at") else "")
+    bar.write(f"{done['label']}: {state} in {done['seconds']:.0f} s{resumed} "
+              f"(worker {done['worker']})")
+    bar.update()
 
 
-def _failed(outcome: Outcome, config: RunConfig, error: Exception, bar) -> None:
-    outcome.failed.append({"label": config.label, "key": config.key,
-                           "error": f"{type(error).__name__}: {error}"})
-    bar.write(f"{config.label}: FAILED ({type(error).__name__}: {error})")
+def _failed(outcome: Outcome, config: RunConfig, error: Exception | str, bar) -> None:
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    outcome.failed.append({"label": config.label, "key": config.key, "error": text})
+    bar.write(f"{config.label}: FAILED ({text})")
+    bar.update()
 
 
-def execute(configs: list[RunConfig], *, workers: int = 1, retries: int = 1) -> Outcome:
-    """Train every config (stored ones are reused at once), in process or in a local pool.
+def execute(configs: list[RunConfig], *, workers: int = 1, retries: int = 1,
+            address: str | None = None, store: RunStore | None = None) -> Outcome:
+    """Train every config (stored ones are reused at once): in process, in a local pool, or on
+    a Ray cluster.
 
     Args:
         configs: The runs to train.
         workers: 1 trains in this process; more start that many spawned worker processes.
+            Ignored with ``address``.
         retries: How often a run whose worker died is tried again.
+        address: A Ray cluster's address (see :func:`cluster.cluster_address`): one Ray task
+            per run there instead of local processes.
+        store: The run store (default: the configured one).
 
     Returns:
         The :class:`Outcome`.
 
     Raises:
         ValueError: If ``workers`` or ``retries`` is out of range.
+        ConnectionError: If no Ray cluster answers at ``address``.
         KeyboardInterrupt: On Ctrl-C, after cancelling the runs not yet started.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}.")
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}.")
+    store = store or RunStore()
     outcome = Outcome()
     bar = tqdm(total=len(configs), unit="run", desc="runs", disable=not configs)
     try:
+        if address is not None and configs:
+            per_node = cluster.execute_on_cluster(
+                configs, address, store, retries=max(retries, 1),
+                trained=functools.partial(_trained, outcome, bar=bar),
+                failed=functools.partial(_failed, outcome, bar=bar))
+            for node, count in sorted(per_node.items()):
+                bar.write(f"node {node}: {count} run(s)")
+            return outcome
         if workers == 1:
             for config in configs:
                 try:
-                    done = _train_one(config.to_dict())
+                    done = _train_one(config.to_dict(), str(store.root))
                 except Exception as error:  # noqa: BLE001 (recorded; the others go on)
                     _failed(outcome, config, error, bar)
                 else:
                     _trained(outcome, done, bar)
-                bar.update()
             return outcome
-        _execute_pool(configs, workers, retries, outcome, bar)
+        _execute_pool(configs, workers, retries, outcome, bar, str(store.root))
         return outcome
     finally:
         bar.close()
 
 
-def _execute_pool(configs, workers, retries, outcome, bar) -> None:
+def _execute_pool(configs, workers, retries, outcome, bar, root) -> None:
     attempts = {c.key: 0 for c in configs}
     pending = list(configs)
     context = multiprocessing.get_context("spawn")
@@ -125,7 +147,7 @@ def _execute_pool(configs, workers, retries, outcome, bar) -> None:
         with concurrent.futures.ProcessPoolExecutor(
                 max_workers=workers, mp_context=context, initializer=_init_worker,
                 initargs=(worker_threads(workers),)) as pool:
-            futures = {pool.submit(_train_one, c.to_dict()): c for c in pending}
+            futures = {pool.submit(_train_one, c.to_dict(), root): c for c in pending}
             try:
                 for future in concurrent.futures.as_completed(futures):
                     config = futures[future]
@@ -139,7 +161,6 @@ def _execute_pool(configs, workers, retries, outcome, bar) -> None:
                         _failed(outcome, config, error, bar)
                     else:
                         _trained(outcome, done, bar)
-                    bar.update()
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -150,6 +171,4 @@ def _execute_pool(configs, workers, retries, outcome, bar) -> None:
                              f"(attempt {attempts[config.key] + 1}).")
                 pending.append(config)
             else:
-                outcome.failed.append({"label": config.label, "key": config.key,
-                                       "error": "its worker died on every attempt"})
-                bar.update()
+                _failed(outcome, config, "its worker died on every attempt", bar)

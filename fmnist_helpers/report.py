@@ -249,7 +249,8 @@ def _write_failure_notebook(job: Job, path: Path, text: str) -> None:
     nbformat.write(notebook, path)
 
 
-def train_planned(profile: str, sections: list[str], workers: int) -> None:
+def train_planned(profile: str, sections: list[str], workers: int,
+                  address: str | None = None) -> None:
     """Train the runs the sections need that the store lacks (``plan`` + ``executor``).
 
     A run that fails here is reported; the section that needs it tries again while executing and
@@ -259,8 +260,9 @@ def train_planned(profile: str, sections: list[str], workers: int) -> None:
     missing = [r.config for r in runs if not r.stored]
     if not missing:
         return
-    print(f"Training first: {plan.summary(runs)} ({workers} worker(s))", flush=True)
-    outcome = executor.execute(missing, workers=workers)
+    where = f"on the Ray cluster at {address}" if address else f"{workers} worker(s)"
+    print(f"Training first: {plan.summary(runs)} ({where})", flush=True)
+    outcome = executor.execute(missing, workers=workers, address=address)
     for failure in outcome.failed:
         print(f"training FAILED: {failure['label']}: {failure['error']}", flush=True)
 
@@ -269,7 +271,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
           out_dir: str | os.PathLike = "reports", show_code: bool = False,
           fail_fast: bool = False, notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
           jobs: list[Job] | None = None, force: bool | list[str] = False,
-          workers: int = 1) -> int:
+          workers: int = 1, address: str | None = None) -> int:
     """Build the report, executing only the jobs whose fingerprint changed.
 
     A job whose inputs (code cells, parameters, package source, versions) and reads (run
@@ -289,6 +291,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
         workers: Before any notebook runs, the plan's missing runs are trained
             (``fmnist-report runs``) in this process (1) or by that many spawned workers; the
             notebooks then only read the store. Not with explicit ``jobs``.
+        address: A Ray cluster to train them on instead (``fmnist-report runs --address``).
 
     Returns:
         The exit status: 0 if every section is ok, 1 otherwise.
@@ -309,7 +312,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     for job in jobs:  # all checked before anything runs
         check_parameters(job.notebook, job.parameters)
     if explicit is None:
-        train_planned(profile, sections or list(SECTION_NAMES), workers)
+        train_planned(profile, sections or list(SECTION_NAMES), workers, address)
     site = Path(out_dir).resolve() / profile
     executed_dir = site / "notebooks"
     executed_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     conda = set()
     text = (ROOT / "environment.yml").read_text()
     for line in text[text.index("dependencies:"):].splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.\-]+)", line)
+        match = re.match(r"^(?:  |      )- ([A-Za-z0-9_.][A-Za-z0-9_.\-]*)", line)
         if match and match.group(1) not in ("pip", "python"):
             conda.add(_name(match.group(1)))
     assert conda == wanted, (f"only in environment.yml: {conda - wanted}; "
