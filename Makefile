@@ -6,13 +6,25 @@ STAMP := $(VENV)/.installed-stamp
 PROFILE ?= quick
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data browser netns report test lab benchmark accuracy clean-reports
+.PHONY: setup lock data browser netns report test lab benchmark accuracy clean-reports
 
-$(STAMP): pyproject.toml
+# Exact versions with hashes from requirements.lock (pip-compile's output, `make lock`); then this
+# project itself, without its dependencies (they are all in the lock).
+$(STAMP): pyproject.toml requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh the lock file from pyproject.toml: keeps the pinned versions that still fit
+# (UPGRADE=1 takes the newest), in a virtual environment of its own so pip-tools stays out of the
+# project's.
+lock:
+	test -d .venv-lock || $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet pip-tools==7.6.2
+	.venv-lock/bin/pip-compile --quiet --extra test --generate-hashes --allow-unsafe \
+	  --strip-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+	  -o requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
