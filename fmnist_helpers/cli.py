@@ -186,6 +186,34 @@ def cmd_runs(args) -> int:
     return 0 if outcome.ok else 1
 
 
+def cmd_records(args) -> int:
+    _quiet_tensorflow()
+    from fmnist_helpers import records, verification
+    from fmnist_helpers.runs import RunStore
+
+    if args.action == "verify":
+        if len(args.keys) != 1:
+            raise ValueError("records verify takes one KEY (the record records/KEY.json).")
+        report = verification.verify(args.keys[0], epochs=args.epochs, tolerance=args.tolerance)
+        for line in report.lines:
+            print(line)
+        return 0 if report.ok else 1
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    if args.keys:
+        by_key = {run.key: run for run in store.runs()}
+        unknown = [key for key in args.keys if key not in by_key]
+        if unknown:
+            raise ValueError(f"no complete run with key(s) {', '.join(unknown)} in {store.root} "
+                             "(fmnist-report plan lists the keys).")
+        runs = [by_key[key] for key in args.keys]
+    else:
+        runs = [store.get(r.config) for r in _planned(args) if r.stored]
+    paths = records.export(runs, args.out)
+    print(f"{len(paths)} record(s) written to {records.records_dir() if not args.out else args.out}"
+          + "".join(f"\n  {path.name}  {run.config.label}" for path, run in zip(paths, runs)))
+    return 0
+
+
 def cmd_store(args) -> int:
     from fmnist_helpers.runs import RunStore
     from fmnist_helpers.store_check import check_store, remove_problems
@@ -278,6 +306,23 @@ def make_parser() -> argparse.ArgumentParser:
                            help="train on the Ray cluster at HOST:PORT (or 'auto'), one task "
                                 "per run (default: $RAY_ADDRESS; unset: local workers)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("records", help="export stored runs as committed records, or retrain one "
+                                       "and compare")
+    p.add_argument("action", choices=["export", "verify"])
+    p.add_argument("keys", nargs="*", metavar="KEY",
+                   help="export: these runs (default: the stored runs of the profile's plan); "
+                        "verify: the record's key")
+    p.add_argument("--profile", choices=list(PROFILES), default="quick")
+    p.add_argument("--sections", help="export: the plan's sections, and/or 'accuracy'")
+    p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
+    p.add_argument("--out", help="records directory (default: $FMNIST_RECORDS_DIR or records/)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="verify: retrain only the first K epochs (default: all)")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="verify: largest difference allowed (default: 0 where the record was "
+                        "trained on this CPU with these versions, else 0.01)")
+    p.set_defaults(func=cmd_records)
 
     p = sub.add_parser("store", help="check the run store (and clean it up on request)")
     p.add_argument("action", choices=["check"])

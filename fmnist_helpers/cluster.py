@@ -40,6 +40,7 @@ from pathlib import Path
 import ray
 import tensorflow as tf
 
+from fmnist_helpers import provenance
 from fmnist_helpers.config import RunConfig
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.train import train
@@ -128,6 +129,8 @@ def commit_packed(store: RunStore, config: RunConfig, packed: bytes) -> Path:
 def _train_task(config_dict: dict, store_root: str, token: str, threads: int) -> dict:
     """One run, in a Ray worker: train into the shared store or the node's own, report back."""
     _use_threads(threads)
+    os.environ[provenance.EXECUTOR_ENV] = (f"ray task ({threads} CPU(s), node "
+                                           f"{ray.get_runtime_context().get_node_id()[:8]})")
     root = Path(store_root)
     shared = (root / TOKEN_FILE).is_file() and (root / TOKEN_FILE).read_text() == token
     store = RunStore(root if shared else Path(tempfile.gettempdir()) / NODE_STORE)

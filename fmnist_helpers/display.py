@@ -260,12 +260,16 @@ def full_scale_display(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for title, row in table.iterrows():
         shown = {"model": title, "seeds": str(row["seeds"]),
-                 "test accuracy": "not run yet", "spread": "", "validation accuracy": "",
+                 "test accuracy": "not run yet", "95% interval": "", "spread": "",
+                 "validation accuracy": "",
                  "epochs": str(row["epochs"]), "training per run": "", "images/s": "",
-                 "target": f"{row['target']:.1%} ({row['target_from']})", "reached": ""}
+                 "target": f"{row['target']:.1%} ({row['target_from']})", "reached": "",
+                 "from": row.get("source", "")}
         if row["seeds"]:
             shown.update({
                 "test accuracy": f"{row['test_accuracy']:.2%}",
+                "95% interval": ("one seed" if row["seeds"] == 1 else
+                                 f"{row['ci_low']:.2%} to {row['ci_high']:.2%}"),
                 "spread": "one seed" if row["seeds"] == 1 else f"{row['spread']:.2%}",
                 "validation accuracy": f"{row['val_accuracy']:.2%}",
                 "training per run": f"{row['minutes']:.0f} min",

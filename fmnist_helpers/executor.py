@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from fmnist_helpers import cluster, progress
+from fmnist_helpers import cluster, progress, provenance
 from fmnist_helpers.config import RunConfig
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.train import train
@@ -54,6 +54,7 @@ def worker_threads(workers: int) -> int:
 
 
 def _init_worker(threads: int) -> None:
+    os.environ[provenance.EXECUTOR_ENV] = f"local pool (worker with {threads} thread(s))"
     # Before TensorFlow runs any op in this process: the thread pools are fixed at first use.
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -11,15 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fmnist_helpers import records
 from fmnist_helpers.choices import AUGMENTATION_TITLES, TRAINING_AUGMENTATION
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.seed_report import SEED_CONVNET_TEST, SEED_VGG_TEST
-from fmnist_helpers.stats import spread
+from fmnist_helpers.stats import mean_interval, spread
 
 
 def stored_runs(store, config, seeds: int) -> list:
-    """The runs of ``config`` with seeds ``0 .. seeds - 1`` already in the store (never trains).
+    """The runs of ``config`` with seeds ``0 .. seeds - 1`` in the store, or else committed as
+    records (``records/``; never trains).
 
     Args:
         store: A ``RunStore``.
@@ -27,10 +29,16 @@ def stored_runs(store, config, seeds: int) -> list:
         seeds: How many seeds to look up.
 
     Returns:
-        The stored runs, in seed order (missing seeds left out).
+        The runs, in seed order (missing seeds left out); a run read from its record is a
+        ``records.RecordedRun`` (its ``recorded`` says when and where it was trained).
     """
-    runs = [store.get(config.replace(seed=seed)) for seed in range(seeds)]
-    return [run for run in runs if run is not None]
+    runs = []
+    for seed in range(seeds):
+        seeded = config.replace(seed=seed)
+        run = store.get(seeded) or records.find(seeded)
+        if run is not None:
+            runs.append(run)
+    return runs
 
 
 def stored_test_accuracies(store, config, seeds: int) -> list[float]:
@@ -140,16 +148,24 @@ def full_scale_table(store=None, *, max_seeds: int = 10) -> pd.DataFrame:
     Returns:
         One row per :data:`FULL_SCALE_ROWS` entry, indexed by title: ``seeds`` found,
         ``test_accuracy`` (mean), ``spread`` (max - min, ``NaN`` for one seed),
+        ``ci_low``/``ci_high`` (95% t-interval of the mean over seeds, ``NaN`` for one seed),
         ``val_accuracy`` (mean), ``epochs``, ``minutes`` (training per run), ``images_per_s``,
-        ``target``, ``target_from`` and ``reached`` (``None`` while no run is stored).
+        ``target``, ``target_from``, ``reached`` (``None`` while no run is stored) and
+        ``source`` (``"run store"``, or for runs read from records when and where they were
+        trained).
     """
     rows = []
     for config, (title, target, source), runs in _full_scale_runs(store, max_seeds):
         test = [float(r["test_accuracy"]) for r in runs]
         mean = float(np.mean(test)) if runs else np.nan
+        _, low, high = mean_interval(test) if len(runs) > 1 else (mean, np.nan, np.nan)
+        from_records = [r.recorded for r in runs if isinstance(r, records.RecordedRun)]
         rows.append({
             "model": title, "seeds": len(runs), "test_accuracy": mean,
             "spread": spread(test) if len(runs) > 1 else np.nan,
+            "ci_low": low, "ci_high": high,
+            "source": "; ".join((["run store"] if len(from_records) < len(runs) else [])
+                                + sorted(set(from_records))),
             "val_accuracy": float(np.mean([r["val_accuracy"] for r in runs])) if runs else np.nan,
             "epochs": runs[0]["epochs_completed"] if runs else config.epochs,
             "minutes": float(np.mean([r["train_seconds"] for r in runs])) / 60 if runs else np.nan,

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from fmnist_helpers import data as data_lib
-from fmnist_helpers import progress
+from fmnist_helpers import progress, provenance
 from fmnist_helpers.augment import build_augmentation
 from fmnist_helpers.data import prepared_splits, probe_set
 from fmnist_helpers.models import block_output, conv_blocks, penultimate_layer
@@ -260,6 +260,41 @@ def _read_json(path):
         return None
 
 
+def prepare(config: RunConfig):
+    """A config's seeded, compiled model and its data pipelines, built in the order a run key
+    reproduces (seed, model, then the data: tf.data's shuffle seed combines with the global seed).
+
+    Args:
+        config: The run config.
+
+    Returns:
+        ``(model, fresh_model, arrays, (train_ds, val_ds, test_ds))``; ``fresh_model()`` seeds
+        and builds the model again.
+
+    Raises:
+        FileNotFoundError: If the data cannot be found.
+    """
+    arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
+    steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
+
+    def fresh_model() -> keras.Model:
+        set_determinism(config.seed)
+        model = build_from_config(config)
+        compile_model(model, config, steps_per_epoch)
+        return model
+
+    model = fresh_model()
+    augmentation = build_augmentation(config.augment, seed=config.seed)
+    train_ds = data_lib.make_dataset(arrays["x_train"], arrays["y_train"],
+                                     batch_size=config.batch_size, training=True,
+                                     seed=config.seed, augmentation=augmentation)
+    # Evaluated with the training batch size, as Keras does (big batches are slow on CPUs).
+    val_ds = data_lib.make_dataset(arrays["x_val"], arrays["y_val"], batch_size=config.batch_size)
+    test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"],
+                                    batch_size=config.batch_size)
+    return model, fresh_model, arrays, (train_ds, val_ds, test_ds)
+
+
 def train(config: RunConfig | None = None, *, store: RunStore | None = None,
           verbose: bool = True, **overrides) -> Run:
     """Train a run, or return it from the store if it was trained before.
@@ -287,33 +322,12 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
             progress.say(f"[{config.label}] reused from {stored.path}")
         return stored
 
-    arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
-    steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
-
-    def fresh_model() -> keras.Model:
-        set_determinism(config.seed)
-        model = build_from_config(config)
-        compile_model(model, config, steps_per_epoch)
-        return model
-
-    # This order (seed, model, then the data pipeline) is part of what a run key reproduces:
-    # tf.data's shuffle seed combines with the global seed set here.
-    model = fresh_model()
-    augmentation = build_augmentation(config.augment, seed=config.seed)
-    train_ds = data_lib.make_dataset(arrays["x_train"], arrays["y_train"],
-                                     batch_size=config.batch_size, training=True,
-                                     seed=config.seed, augmentation=augmentation)
-    # Evaluated with the training batch size, as Keras does (big batches are slow on CPUs).
-    val_ds = data_lib.make_dataset(arrays["x_val"], arrays["y_val"], batch_size=config.batch_size)
-    test_ds = data_lib.make_dataset(arrays["x_test"], arrays["y_test"],
-                                    batch_size=config.batch_size)
-
+    model, fresh_model, arrays, datasets = prepare(config)
     store.root.mkdir(parents=True, exist_ok=True)
     check_free_space(store.root, model)  # before anything is written
     entry = store.staging_entry(config)
     try:
-        run = _fit_into(entry, model, fresh_model, config, arrays, (train_ds, val_ds, test_ds),
-                        store, verbose)
+        run = _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbose)
     finally:
         store.release(entry)
     return run
@@ -444,7 +458,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         "parameters": int(model.count_params()),
         "loss_window_steps": monitor.window_steps,
         "train_loss_windows": monitor.loss_windows(),
-        "keras_version": keras.__version__,
+        "keras_version": keras.__version__, **provenance.stamp(),
     }
     model.save(entry / "model.keras")
     write_json(entry / "history.json", history)

@@ -11,6 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Runs and cached results that tests make without naming a store go to a private directory,
 # never into the checkout's runs/.
 os.environ["FMNIST_RUNS_DIR"] = tempfile.mkdtemp(prefix="fmnist-test-runs-")
+# Nor do they read the committed records/ unless a test names it (tests/test_records.py).
+os.environ["FMNIST_RECORDS_DIR"] = tempfile.mkdtemp(prefix="fmnist-test-records-")
 
 import pytest
 

@@ -1,0 +1,74 @@
+"""Where and how a run was trained: this machine, its software and the executor, stamped into a
+run's ``result.json`` when it is trained and carried into its record (:mod:`records`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+#: Set by the executors in their workers (``local pool``, ``ray``); unset: ``in-process``.
+EXECUTOR_ENV = "FMNIST_EXECUTOR"
+LOCK_FILE = "requirements.lock"
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def lock_hash() -> str | None:
+    """The first 16 hex digits of the lock file's SHA-256 (``None`` outside a checkout)."""
+    path = _ROOT / LOCK_FILE
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpus() -> list[str]:
+    """NVIDIA GPUs by model, from the driver's /proc files (no TensorFlow import needed)."""
+    found = []
+    for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
+        try:
+            lines = info.read_text().splitlines()
+        except OSError:
+            continue
+        found += [line.split(":", 1)[1].strip() for line in lines if line.startswith("Model:")]
+    return found
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """This machine and software, as a record's provenance names them: ``cpu`` (model),
+    ``cores``, ``gpus`` (models), ``python``, ``tensorflow``, ``keras`` (installed versions) and
+    ``lock`` (:func:`lock_hash`)."""
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpus": _gpus(),
+            "python": platform.python_version(), "tensorflow": _version("tensorflow"),
+            "keras": _version("keras"), "lock": lock_hash()}
+
+
+def describe_machine(info: dict) -> str:
+    """E.g. ``"Intel(R) Xeon(R) ..., 2 cores, no GPU"``."""
+    gpus = ", ".join(info.get("gpus") or []) or "no GPU"
+    return f"{info.get('cpu', 'unknown CPU')}, {info.get('cores', '?')} cores, {gpus}"
+
+
+def stamp() -> dict[str, Any]:
+    """What a finished run records about itself: ``finished`` (UTC, ISO 8601), ``machine``
+    (:func:`machine`) and ``executor``."""
+    return {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(), "executor": os.environ.get(EXECUTOR_ENV, "in-process")}

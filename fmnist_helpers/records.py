@@ -1,0 +1,189 @@
+"""Run records: a stored run as one small, committed JSON file, and the check that retrains it.
+
+A record (``records/<key>.json`` in the checkout, or ``$FMNIST_RECORDS_DIR``) holds a run's
+config and key, its per-epoch history, its final metrics, the extras that are small numbers
+(activation sparsity, dead filters -- not the probe features, probabilities or the model) and its
+provenance: when and on what machine it was trained, the Python, TensorFlow and Keras versions,
+the lock file's hash, the training seconds and the executor. Sections read a record where the run
+store lacks the run (see :func:`find`); a page that needs the model itself still trains it.
+
+:mod:`fmnist_helpers.verification` retrains a record's config and compares the history with it.
+This module stays light (no TensorFlow), so the full-scale table can read records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fmnist_helpers import readlog
+from fmnist_helpers.config import TRAINING_CODE_VERSION, RunConfig
+from fmnist_helpers.provenance import describe_machine, machine
+from fmnist_helpers.runs import HISTORY_FIELDS, Run, write_json
+
+RECORDS_ENV = "FMNIST_RECORDS_DIR"
+#: Extras arrays small enough to be kept as numbers in a record (per epoch).
+RECORD_EXTRAS = ("conv_blocks", "zero_fraction", "dead_filters", "foreground_zero_fraction")
+FORMAT = 1
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def records_dir() -> Path:
+    """``$FMNIST_RECORDS_DIR``, else ``records/`` in the checkout."""
+    return Path(os.environ.get(RECORDS_ENV) or _ROOT / "records")
+
+
+@dataclasses.dataclass
+class RecordedRun(Run):
+    """A run read from its record: history, results and small extras, but no model."""
+
+    provenance: dict = dataclasses.field(default_factory=dict)
+    record_extras: dict = dataclasses.field(default_factory=dict)
+
+    def load_model(self):
+        """Raises: ValueError -- a record holds no model."""
+        raise ValueError(f"run {self.config.label} is only a record ({self.path}), without its "
+                         "model: train it (fmnist-report train, or build with a run store).")
+
+    @property
+    def recorded_epochs(self) -> list[int]:
+        """Epochs whose small extras the record holds."""
+        return sorted(int(epoch) for epoch in self.record_extras)
+
+    def extras(self, epoch: int) -> dict[str, np.ndarray]:
+        """The small extras recorded after ``epoch`` (see :data:`RECORD_EXTRAS`).
+
+        Raises:
+            ValueError: If the record holds none for that epoch.
+        """
+        if str(epoch) not in self.record_extras:
+            raise ValueError(f"the record of {self.config.label} holds no extras at epoch "
+                             f"{epoch}; it holds {self.recorded_epochs}.")
+        return {name: np.asarray(values)
+                for name, values in self.record_extras[str(epoch)].items()}
+
+    @property
+    def recorded(self) -> str:
+        """``"recorded <date> on <machine>"``, for a note beside a number."""
+        return (f"recorded {self.provenance.get('date', '?')[:10]} on "
+                f"{describe_machine(self.provenance.get('machine', {}))}")
+
+
+def _json_ready(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def to_record(run: Run) -> dict[str, Any]:
+    """A stored run as a record (a JSON-ready dict).
+
+    Args:
+        run: A run from the store.
+
+    Returns:
+        The record: ``format``, ``key``, ``code_version``, ``config``, ``history``,
+        ``result``, ``extras`` (per recorded epoch, the :data:`RECORD_EXTRAS` it has) and
+        ``provenance``.
+    """
+    extras = {}
+    for epoch in run.recorded_epochs:
+        arrays = run.extras(epoch)
+        extras[str(epoch)] = {name: np.asarray(arrays[name]).tolist()
+                              for name in RECORD_EXTRAS if name in arrays}
+    result = dict(run.result)
+    trained_on = result.pop("machine", None)
+    finished = result.pop("finished", None)
+    if finished is None:
+        finished = dt.datetime.fromtimestamp((run.path / "result.json").stat().st_mtime,
+                                             dt.timezone.utc).isoformat(timespec="seconds")
+    provenance = {
+        "date": finished,
+        "machine": trained_on or machine(),
+        "machine_recorded_at": "training" if trained_on else "export (same store)",
+        "train_seconds": result.get("train_seconds"),
+        "executor": result.pop("executor", "not recorded"),
+        "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return _json_ready({"format": FORMAT, "key": run.key, "code_version": TRAINING_CODE_VERSION,
+                        "config": run.config.to_dict(), "history": run.history, "result": result,
+                        "extras": extras, "provenance": provenance})
+
+
+def export(runs: list[Run], directory: Path | None = None) -> list[Path]:
+    """Write each run's record to ``<directory>/<key>.json``.
+
+    Args:
+        runs: Stored runs.
+        directory: Default :func:`records_dir`.
+
+    Returns:
+        The files written.
+    """
+    directory = Path(directory or records_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for run in runs:
+        path = directory / f"{run.key}.json"
+        write_json(path, to_record(run))
+        paths.append(path)
+    return paths
+
+
+def read(path: Path) -> RecordedRun:
+    """Read one record file.
+
+    Raises:
+        ValueError: If the file is not a record of this code version, or its key does not match
+            its config.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+        config = RunConfig.from_dict(data["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a run record ({type(error).__name__}: {error}).") from None
+    if data.get("format") != FORMAT or config.key != data.get("key"):
+        raise ValueError(f"{path}: format {data.get('format')} / key {data.get('key')} do not "
+                         f"match this code (format {FORMAT}, key {config.key}); export it again.")
+    return RecordedRun(config=config, path=Path(path), history=data["history"],
+                       result=data["result"], reused=True, provenance=data["provenance"],
+                       record_extras=data.get("extras", {}))
+
+
+def find(config: RunConfig, directory: Path | None = None) -> RecordedRun | None:
+    """The record of ``config``, or ``None`` (the read is logged for the rebuild cache)."""
+    path = Path(directory or records_dir()) / f"{config.key}.json"
+    readlog.record("result", f"record {config.key}", path)
+    return read(path) if path.is_file() else None
+
+
+def compare(recorded: dict, replayed: dict, epochs: range, tolerance: float) -> list[str]:
+    """The differences between two histories over some epochs.
+
+    Args:
+        recorded: A record's history.
+        replayed: The history of the retrained config.
+        epochs: The epochs to compare (1-based).
+        tolerance: Largest absolute difference allowed (0: identical).
+
+    Returns:
+        One line per value that differs by more than ``tolerance`` (empty: they agree).
+    """
+    lines = []
+    for name in HISTORY_FIELDS:
+        for epoch in epochs:
+            a, b = recorded[name][epoch - 1], replayed[name][epoch - 1]
+            if a is None or b is None or abs(a - b) > tolerance:
+                lines.append(f"epoch {epoch} {name}: recorded {a!r}, retrained {b!r}")
+    return lines

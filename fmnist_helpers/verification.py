@@ -1,0 +1,105 @@
+"""Checking a run record by training its config again (``fmnist-report records verify``).
+
+The retrained history is compared value by value with the record's: identical where the record
+was trained on this CPU model with these TensorFlow and Keras versions (training is
+deterministic for a given thread count), within a tolerance otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from fmnist_helpers.config import RunConfig
+from fmnist_helpers.provenance import describe_machine, machine
+from fmnist_helpers.records import compare, read, records_dir
+from fmnist_helpers.runs import HISTORY_FIELDS
+from fmnist_helpers.train import prepare
+
+#: Default tolerance of :func:`verify` for a record from another CPU or other versions: a
+#: different instruction set or library version rounds differently and the differences grow
+#: over SGD steps; not measured (no second machine here), chosen as 1 point of accuracy.
+OTHER_MACHINE_TOLERANCE = 0.01
+#: Tolerance for the epochs after a resume: a resumed run's batch order differs from an unbroken
+#: run's (the tf.data shuffle starts afresh), so they agree only roughly (measured: a ConvNet
+#: resumed at epoch 24 of 30 ended 0.13 points from the unbroken run's test accuracy).
+RESUMED_TOLERANCE = 0.01
+
+
+@dataclasses.dataclass
+class Verification:
+    """What :func:`verify` found: whether the record held, and lines to print."""
+
+    ok: bool
+    lines: list[str]
+
+
+def verify(key: str, *, epochs: int | None = None, tolerance: float | None = None,
+           directory: Path | None = None) -> Verification:
+    """Retrain a record's config for its first ``epochs`` epochs and compare the histories.
+
+    Epochs before the record's first resume are compared at ``tolerance``; later ones at least
+    at :data:`RESUMED_TOLERANCE`.
+
+    Args:
+        key: The record's key (``records/<key>.json``).
+        epochs: Epochs to retrain (default: all the record has).
+        tolerance: Largest absolute difference allowed; default 0 (identical) when the record
+            was trained on this CPU model with these TensorFlow and Keras versions, else
+            :data:`OTHER_MACHINE_TOLERANCE`.
+        directory: Default :func:`records_dir`.
+
+    Returns:
+        The :class:`Verification`.
+
+    Raises:
+        ValueError: If there is no such record, or ``epochs`` or ``tolerance`` is out of range.
+    """
+    path = Path(directory or records_dir()) / f"{key}.json"
+    if not path.is_file():
+        raise ValueError(f"no record {path}: `fmnist-report records export` writes them.")
+    run = read(path)
+    done = len(run.history["loss"])
+    epochs = done if epochs is None else epochs
+    if not 1 <= epochs <= done:
+        raise ValueError(f"epochs must be between 1 and {done} (the record's), got {epochs}.")
+    here, there = machine(), run.provenance.get("machine", {})
+    same = all(here[k] == there.get(k) for k in ("cpu", "tensorflow", "keras"))
+    if tolerance is None:
+        tolerance = 0.0 if same else OTHER_MACHINE_TOLERANCE
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}.")
+    replayed = replay(run.config, epochs)
+    resumed = [e for e in run.result.get("resumed_at_epochs", []) if e <= epochs]
+    exact = min(resumed) - 1 if resumed else epochs
+    differences = compare(run.history, replayed, range(1, exact + 1), tolerance)
+    differences += compare(run.history, replayed, range(exact + 1, epochs + 1),
+                           max(tolerance, RESUMED_TOLERANCE))
+    largest = max(abs(a - b) for name in HISTORY_FIELDS
+                  for a, b in zip(run.history[name][:epochs], replayed[name])
+                  if a is not None and b is not None)
+    lines = [(f"record {key} ({run.config.label}), {run.recorded}; retrained here "
+              f"({describe_machine(here)}) for {epochs} of {done} epoch(s)"),
+             f"compared at tolerance {tolerance:g}"
+             + (f" up to epoch {exact}, then {max(tolerance, RESUMED_TOLERANCE):g} (the record "
+                f"resumed at epoch {min(resumed)})" if exact < epochs else "")
+             + f"; largest difference {largest:.3g}"]
+    lines += differences or ["the record holds: every value agrees"]
+    if differences:
+        lines.append(f"MISMATCH: {len(differences)} value(s) differ")
+    return Verification(ok=not differences, lines=lines)
+
+
+def replay(config: RunConfig, epochs: int) -> dict[str, list]:
+    """Fit a config's first ``epochs`` epochs exactly as :func:`train.train` does; nothing is
+    stored.
+
+    Returns:
+        The history: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` per epoch.
+    """
+    model, _, _, datasets = prepare(config)
+    history = model.fit(datasets[0], validation_data=datasets[1], epochs=epochs,
+                        shuffle=False, verbose=0)
+    return {name: [float(v) if math.isfinite(v) else None for v in history.history[name]]
+            for name in HISTORY_FIELDS}
