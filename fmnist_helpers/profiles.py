@@ -82,6 +82,14 @@ PROFILES = {
         batch_size=128, learning_rate=1e-3, seeds=3, probe_size=2000,
         record_epochs=(0, 1, 2, 4),
     ),
+    "converged": Profile(
+        name="converged",
+        description="the verdicts' budget: 10k training images, quarter-width models, 20 epochs "
+                    "(long enough to plateau), 5 seeds",
+        train_size=10_000, val_size=None, test_size=None, epochs=20, width=0.25,
+        batch_size=128, learning_rate=1e-3, seeds=5, probe_size=2000,
+        record_epochs=(0, 1, 5, 20),
+    ),
     "full": Profile(
         name="full",
         description="the seed's scale: all 54k training images, full-width models",
@@ -93,7 +101,7 @@ PROFILES = {
 
 
 #: Validation accuracy for the "epochs to reach" columns of the training studies.
-ACCURACY_THRESHOLDS = {"smoke": 0.4, "quick": 0.8, "full": 0.9}
+ACCURACY_THRESHOLDS = {"smoke": 0.4, "quick": 0.8, "converged": 0.85, "full": 0.9}
 
 
 def get_profile(name: str) -> Profile:

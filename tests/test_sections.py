@@ -9,12 +9,14 @@ from fmnist_helpers.profiles import PROFILES, get_profile
 
 
 def test_profiles_are_ordered_by_scale_and_rejected_by_name():
-    smoke, quick, full = (get_profile(n) for n in ("smoke", "quick", "full"))
-    assert smoke.train_size < quick.train_size and full.train_size is None
-    assert smoke.width < quick.width < full.width == 1.0
+    smoke, quick, converged, full = (get_profile(n)
+                                     for n in ("smoke", "quick", "converged", "full"))
+    assert smoke.train_size < quick.train_size < converged.train_size and full.train_size is None
+    assert smoke.width < quick.width == converged.width < full.width == 1.0
+    assert quick.epochs < converged.epochs and quick.seeds < converged.seeds == full.seeds == 5
     assert quick.baseline().record_epochs == quick.record_epochs
     assert quick.run_config(model="cnn1").model == "cnn1"
-    with pytest.raises(ValueError, match="unknown profile 'huge'; choose from smoke, quick, full"):
+    with pytest.raises(ValueError, match="unknown profile 'huge'; choose from smoke, quick, converged, full"):
         get_profile("huge")
     with pytest.raises(ValueError, match="unknown field"):
         quick.run_config(colour="red")
