@@ -16,7 +16,8 @@ def test_profiles_are_ordered_by_scale_and_rejected_by_name():
     assert quick.epochs < converged.epochs and quick.seeds < converged.seeds == full.seeds == 5
     assert quick.baseline().record_epochs == quick.record_epochs
     assert quick.run_config(model="cnn1").model == "cnn1"
-    with pytest.raises(ValueError, match="unknown profile 'huge'; choose from smoke, quick, converged, full"):
+    with pytest.raises(ValueError,
+                       match="unknown profile 'huge'; choose from smoke, quick, converged, full"):
         get_profile("huge")
     with pytest.raises(ValueError, match="unknown field"):
         quick.run_config(colour="red")
