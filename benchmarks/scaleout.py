@@ -56,7 +56,8 @@ def _arm(profile: str, study: str, workers: int, ray: bool = False) -> tuple[flo
         command = [sys.executable, "-c", ARM.format(study=study, profile=profile,
                                                     workers=workers)]
         if ray:
-            command = ["unshare", "-n", sys.executable, str(NETNS_RAY), "--", *command]
+            command = ["unshare", "--net", "--pid", "--fork", "--mount-proc", sys.executable,
+                       str(NETNS_RAY), "--", *command]
         start = time.perf_counter()
         result = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         overall = time.perf_counter() - start

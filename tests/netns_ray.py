@@ -1,8 +1,10 @@
 """Run a command against a two-node Ray cluster on loopback, inside a network namespace.
 
-    unshare -n python tests/netns_ray.py [--private-store DIR] -- COMMAND ...
+    unshare --net --pid --fork --mount-proc python tests/netns_ray.py [--private-store DIR] \
+        -- COMMAND ...
 
-Must be started in a network namespace of its own (``unshare -n``, root): it brings ``lo`` up,
+Must be started in a network namespace of its own (``unshare -n``, root; a PID namespace too, so
+that ``ray stop`` at the end sees only this cluster and nothing outlives it): it brings ``lo`` up,
 starts a head node and a second node on 127.0.0.1 (one CPU each, no dashboard, no usage
 statistics, token authentication with a fresh token), runs COMMAND with ``RAY_ADDRESS`` (and the
 token) set, stops both nodes and exits with COMMAND's

@@ -19,8 +19,12 @@ import pytest
 from fmnist_helpers import cluster, plan
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import RunStore
+from fmnist_helpers.store_check import check_store
 
 NETNS_RAY = Path(__file__).with_name("netns_ray.py")
+#: A network namespace (loopback only) and a PID namespace of its own: `ray stop` in there sees
+#: only this cluster, and everything in it ends when the helper does.
+NAMESPACES = ["unshare", "--net", "--pid", "--fork", "--mount-proc"]
 
 needs_a_namespace = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None,
@@ -30,7 +34,7 @@ needs_a_namespace = pytest.mark.skipif(
 def _on_cluster(command: list[str], store: Path, *, private_store: bool = False,
                 **popen) -> subprocess.Popen:
     """Start ``command`` against a fresh two-node cluster in a namespace with only loopback."""
-    wrapper = ["unshare", "-n", sys.executable, str(NETNS_RAY)]
+    wrapper = [*NAMESPACES, sys.executable, str(NETNS_RAY)]
     if private_store:
         wrapper += ["--private-store", str(store)]
     env = {**os.environ, "FMNIST_RUNS_DIR": str(store)}
@@ -152,3 +156,43 @@ def test_the_cluster_address_is_checked_before_anything_starts(monkeypatch):
     assert cluster.cluster_address("auto") == "auto"
     with pytest.raises(ValueError, match="is not HOST:PORT"):
         cluster.cluster_address("headnode")
+
+
+def _driver_pid(marker: str) -> int | None:
+    """The PID of the ``fmnist-report runs`` driver whose command line names ``marker``."""
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        # The driver itself, not the namespace helpers whose arguments repeat its command.
+        if command[1:3] == [b"-m", b"fmnist_helpers.cli"] and marker.encode() in command:
+            return int(entry)
+    return None
+
+
+@pytest.mark.slow
+@needs_a_namespace
+def test_ctrl_c_on_a_cluster_cancels_the_runs_and_leaves_nothing_complete_looking(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    process = _on_cluster([sys.executable, "-m", "fmnist_helpers.cli", "runs", "--profile",
+                           "smoke", "--sections", "05_dropout", "--runs-dir", str(store)], store)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        if list(store.glob(".partial-*/epochs.json")):
+            break
+        time.sleep(0.2)
+    driver = _driver_pid(str(store))
+    assert driver is not None, "the driver is not running"
+    os.kill(driver, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, (stdout[-2000:], stderr[-2000:])
+    assert "interrupted" in stderr
+    stored = [r for r in plan.plan("smoke", ["05_dropout"], store=RunStore(store)) if r.stored]
+    assert len(stored) < 4, "every run finished before Ctrl-C: nothing was tested"
+    # What the cancelled runs left is interrupted training that resumes, never a bad entry.
+    assert {problem.kind for problem in check_store(store)} <= {"partial"}
+    assert list(store.glob(".partial-*"))
+    assert not (store / cluster.TOKEN_FILE).exists()
