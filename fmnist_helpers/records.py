@@ -114,8 +114,7 @@ def to_record(run: Run) -> dict[str, Any]:
         "machine_recorded_at": "training" if trained_on else "export (same store)",
         "train_seconds": result.get("train_seconds"),
         "executor": result.pop("executor", "not recorded"),
-        "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    }  # nothing about the export itself: exporting the same run again gives the same file
     return _json_ready({"format": FORMAT, "key": run.key, "code_version": TRAINING_CODE_VERSION,
                         "config": run.config.to_dict(), "history": run.history, "result": result,
                         "extras": extras, "provenance": provenance})
