@@ -10,7 +10,9 @@ Two steps keep the judging testable:
 
 This module lists the claims with the metric each is judged on, judges them all, adjusts the
 ledger's p-values by Holm's method, and keeps each profile's verdicts for the other profiles'
-pages.
+pages. The verdicts profile's ledger (:data:`fmnist_helpers.profiles.VERDICTS_PROFILE`) is
+committed with its provenance (:func:`write_verdicts`, ``records/ledgers/<profile>.json``) so that
+every report, whatever profile it is built with, shows it (:func:`read_verdicts`).
 
 Imports no TensorFlow.
 
@@ -30,6 +32,7 @@ comparisons are adjusted by Holm's method; each row says whether its verdict hol
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +63,9 @@ from fmnist_helpers.judges import (
     judge_sparser,
     judge_vgg_best,
 )
+from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
+from fmnist_helpers.provenance import describe_machine, machine
+from fmnist_helpers.records import records_dir
 from fmnist_helpers.sections import job_name
 from fmnist_helpers.stats import holm
 from fmnist_helpers.verdicts import (  # noqa: F401  (re-exported: the pages use them from here)
@@ -285,8 +291,28 @@ def other_verdicts(ledger: pd.DataFrame, directory: Path) -> dict[int, dict[str,
     return out
 
 
-def conclusion(ledger: pd.DataFrame, profile_name: str) -> list[str]:
-    """A short conclusion generated from the verdicts."""
+def conclusion(ledger: pd.DataFrame, profile_name: str,
+               verdicts: CommittedLedger | None = None) -> list[str]:
+    """A short conclusion generated from the verdicts: the committed verdicts profile's ledger
+    if there is one (then a line on where this build's ledger differs), else this build's.
+
+    Args:
+        ledger: This build's ledger.
+        profile_name: This build's profile.
+        verdicts: :func:`read_verdicts` output.
+
+    Returns:
+        Sentences.
+    """
+    if verdicts is not None and verdicts.profile != profile_name:
+        differ = differences(verdicts.ledger, ledger)
+        lines = conclusion(verdicts.ledger, verdicts.profile)
+        lines.append(
+            f"On this build's {profile_name} profile, " + (
+                "; ".join(f"({n}) {verdicts.ledger.loc[n, 'verdict']} on {verdicts.profile}, "
+                          f"{v} here" for n, v in differ.items())
+                if differ else "every verdict is the same") + ".")
+        return lines
     def listing(verdict):
         rows = ledger[ledger["verdict"] == verdict]
         return ("; ".join(f"({n}) {c.rstrip('.')}" for n, c in zip(rows.index, rows["claim"]))
@@ -301,7 +327,150 @@ def conclusion(ledger: pd.DataFrame, profile_name: str) -> list[str]:
              f"too few seeds): {listing(INCONCLUSIVE)}"),
             (f"Not testable at this budget (the runs were still improving at their last epoch, "
              f"or too few epochs to measure): {listing(NOT_TESTABLE)}"),
-            "A verdict is about this profile's runs: a quick-profile verdict says what 6,000 "
-            "images, quarter-width models and 4 epochs show, not what the seed's full-scale runs "
-            "would." if profile_name != "full" else
-            "These verdicts rest on the seed's scale (full profile)."]
+            _budget_sentence(profile_name)]
+
+
+def _budget_sentence(profile_name: str) -> str:
+    if profile_name == "full":
+        return "These verdicts rest on the seed's scale (full profile)."
+    p = get_profile(profile_name)
+    images = "all 54,000" if p.train_size is None else f"{p.train_size:,}"
+    return (f"A verdict is about its profile's runs: a {profile_name}-profile verdict says what "
+            f"{images} training images, models at width ×{p.width:g} and {p.epochs} epochs "
+            f"({p.seeds} seeds) show, not what the seed's full-scale runs would.")
+
+
+LEDGER_FORMAT = 1
+_ROW_FIELDS = ("seed_section", "claim", "seed_words", "metric", "verdict", "difference", "seeds",
+               "holm", "evidence", "section", "profile")
+
+
+@dataclasses.dataclass(frozen=True)
+class CommittedLedger:
+    """A profile's ledger as committed under ``records/ledgers/``, with its provenance.
+
+    Attributes:
+        ledger: The rows, as :func:`judge_all` returns them.
+        profile: The profile's name.
+        settings: The profile's settings when it was judged (``Profile.summary``).
+        judged: When the ledger was judged (UTC, ISO 8601).
+        machine: Where (``provenance.machine``: CPU, cores, GPUs, versions, lock file hash).
+        grid: The runs it rests on: ``runs``, ``from_records``, ``train_seconds`` (summed over
+            runs), ``first_finished`` and ``last_finished``.
+        path: The file it was read from.
+    """
+
+    ledger: pd.DataFrame
+    profile: str
+    settings: dict
+    judged: str
+    machine: dict
+    grid: dict
+    path: Path
+
+    @property
+    def stale(self) -> bool:
+        """Whether the profile's settings have changed since the ledger was judged."""
+        now = json.loads(json.dumps(get_profile(self.profile).summary()))
+        return now != self.settings
+
+    def describe(self) -> str:
+        """One line of provenance, for the pages and the index."""
+        s = self.settings
+        images = "all 54,000" if s.get("train_size") is None else f"{s['train_size']:,}"
+        return (f"{self.profile} profile ({s.get('seeds')} seeds; {images} training images, "
+                f"width ×{s.get('width')}, {s.get('epochs')} epochs, batch {s.get('batch_size')}, "
+                f"Adam {s.get('learning_rate')}): {self.grid.get('runs')} runs trained "
+                f"{self.grid.get('first_finished', '?')[:10]} to "
+                f"{self.grid.get('last_finished', '?')[:10]}, judged {self.judged[:10]} on "
+                f"{describe_machine(self.machine)} (Python {self.machine.get('python')}, "
+                f"TensorFlow {self.machine.get('tensorflow')}, Keras {self.machine.get('keras')}, "
+                f"lock file {self.machine.get('lock')})")
+
+
+def ledger_path(profile_name: str = VERDICTS_PROFILE, directory: Path | None = None) -> Path:
+    """``<records>/ledgers/<profile>.json``."""
+    return Path(directory or records_dir() / "ledgers") / f"{profile_name}.json"
+
+
+def write_verdicts(ledger: pd.DataFrame, grid: dict, directory: Path | None = None) -> Path:
+    """Commit a profile's ledger with its provenance (see :class:`CommittedLedger`).
+
+    Args:
+        ledger: :func:`judge_all` output.
+        grid: What the ledger rests on (see :attr:`CommittedLedger.grid`).
+        directory: Default ``records/ledgers``.
+
+    Returns:
+        The file written.
+    """
+    profile = str(ledger["profile"].iloc[0])
+    rows = [{"number": int(number), **{name: _plain(row[name]) for name in _ROW_FIELDS}}
+            for number, row in ledger.iterrows()]
+    for row in rows:
+        row["seeds"] = None if row["seeds"] is None else int(row["seeds"])
+    data = {"format": LEDGER_FORMAT, "profile": profile,
+            "settings": get_profile(profile).summary(),
+            "judged": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(), "grid": grid, "rows": rows}
+    path = ledger_path(profile, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def read_verdicts(profile_name: str = VERDICTS_PROFILE,
+                  directory: Path | None = None) -> CommittedLedger | None:
+    """The committed ledger of a profile, or ``None`` if none is committed.
+
+    Raises:
+        ValueError: If the file is not a ledger of this format, or names claims this code
+            does not have (a claim renamed or removed since: judge the profile again).
+    """
+    path = ledger_path(profile_name, directory)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        rows = data["rows"]
+        ledger = pd.DataFrame(rows).set_index("number")[list(_ROW_FIELDS)]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a committed ledger ({type(error).__name__}: {error}); "
+                         f"write it again with fmnist-report records ledger.") from None
+    if data.get("format") != LEDGER_FORMAT:
+        raise ValueError(f"{path} has format {data.get('format')}, this code reads "
+                         f"{LEDGER_FORMAT}; write it again with fmnist-report records ledger.")
+    known = {claim.number for claim in CLAIMS}
+    if set(ledger.index) != known:
+        raise ValueError(f"{path} judges claims {sorted(set(ledger.index) ^ known)} that this "
+                         "code's ledger does not have in common with it; judge the profile "
+                         "again (fmnist-report records ledger).")
+    ledger = ledger.loc[[claim.number for claim in CLAIMS]]
+    return CommittedLedger(ledger=ledger, profile=data["profile"], settings=data["settings"],
+                           judged=data["judged"], machine=data["machine"], grid=data["grid"],
+                           path=path)
+
+
+def differences(ledger: pd.DataFrame, other: pd.DataFrame) -> dict[int, str]:
+    """``{claim number: the other ledger's verdict}`` where the two verdicts differ."""
+    return {int(n): other.loc[n, "verdict"] for n in ledger.index
+            if n in other.index and other.loc[n, "verdict"] != ledger.loc[n, "verdict"]}
+
+
+def side_by_side(verdicts: CommittedLedger | None, ledger: pd.DataFrame,
+                 profile_name: str) -> dict[str, pd.DataFrame]:
+    """The ledgers to show side by side: the committed verdicts (when there are, and they are
+    another profile's) then this build's, keyed by column heading."""
+    out = {}
+    if verdicts is not None and verdicts.profile != profile_name:
+        out[f"{verdicts.profile}: the verdicts"] = verdicts.ledger
+    out[f"this build: {profile_name}"] = ledger
+    return out

@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import sys
+from pathlib import Path
 
 
 def _quiet_tensorflow() -> None:
@@ -147,9 +148,9 @@ def cmd_plan(args) -> int:
         print(json.dumps([r.as_dict() for r in runs], indent=1))
         return 0
     for run in runs:
-        state = "stored " if run.stored else "MISSING"
+        state = "stored " if run.stored else "record " if run.recorded else "MISSING"
         cost = (f"~{run.estimate:.0f} s" if run.estimate is not None else
-                "" if run.stored else "no estimate")
+                "" if not run.missing else "no estimate")
         print(f"{state} {run.config.key}  {run.describe(args.profile):44s} {cost:>11s}  "
               f"{','.join(run.sections)}")
     print(plan.summary(runs))
@@ -167,7 +168,7 @@ def cmd_runs(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    missing = [r.config for r in runs if not r.stored]
+    missing = [r.config for r in runs if r.missing]
     workers = args.workers or executor.DEFAULT_WORKERS
     where = f"on the Ray cluster at {address}" if address else f"with {workers} worker(s)"
     print(plan.summary(runs) + (f"; training them {where}" if missing else ""), flush=True)
@@ -198,6 +199,14 @@ def cmd_records(args) -> int:
         for line in report.lines:
             print(line)
         return 0 if report.ok else 1
+    if args.action == "ledger":
+        if args.runs_dir:
+            os.environ["FMNIST_RUNS_DIR"] = args.runs_dir
+        from fmnist_helpers import evidence
+
+        path = evidence.commit_verdicts(args.profile, Path(args.out) if args.out else None)
+        print(f"the {args.profile} profile's ledger, with its provenance, written to {path}")
+        return 0
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     if args.keys:
         by_key = {run.key: run for run in store.runs()}
@@ -307,16 +316,17 @@ def make_parser() -> argparse.ArgumentParser:
                                 "per run (default: $RAY_ADDRESS; unset: local workers)")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("records", help="export stored runs as committed records, or retrain one "
-                                       "and compare")
-    p.add_argument("action", choices=["export", "verify"])
+    p = sub.add_parser("records", help="export stored runs as committed records, retrain one "
+                                       "and compare, or commit a profile's ledger")
+    p.add_argument("action", choices=["export", "verify", "ledger"])
     p.add_argument("keys", nargs="*", metavar="KEY",
                    help="export: these runs (default: the stored runs of the profile's plan); "
                         "verify: the record's key")
     p.add_argument("--profile", choices=list(PROFILES), default="quick")
     p.add_argument("--sections", help="export: the plan's sections, and/or 'accuracy'")
     p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
-    p.add_argument("--out", help="records directory (default: $FMNIST_RECORDS_DIR or records/)")
+    p.add_argument("--out", help="records directory (default: $FMNIST_RECORDS_DIR or records/; "
+                                 "ledger: records/ledgers)")
     p.add_argument("--epochs", type=int, default=None,
                    help="verify: retrain only the first K epochs (default: all)")
     p.add_argument("--tolerance", type=float, default=None,

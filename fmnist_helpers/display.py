@@ -11,8 +11,9 @@ import html
 import pandas as pd
 from IPython.display import HTML, Markdown
 
+from fmnist_helpers.claims import differences as claims_differences
 from fmnist_helpers.fullscale import STANDARD_RECIPE, describe_recipe
-from fmnist_helpers.profiles import get_profile
+from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.sections import job_title
 from fmnist_helpers.seed_report import SEED_RECIPE
 from fmnist_helpers.studies import STUDIES, get_study
@@ -70,11 +71,12 @@ def study_intro(name: str):
         "ConvNet run.")
 
 
-def recipe_departures(profile_name: str):
+def recipe_departures(profile_name: str, *, whose: str = "this page"):
     """Where this page's training departs from the seed's, next to its numbers.
 
     Args:
         profile_name: The page's profile.
+        whose: The column heading of the profile's settings (e.g. "the verdicts").
 
     Returns:
         An ``IPython.display.Markdown`` table (setting, the seed, this page), with the settings
@@ -100,7 +102,7 @@ def recipe_departures(profile_name: str):
          "Xavier" if base.initializer == "xavier" else base.initializer),
         ("dropout rate", f"{seed['dropout']:g}", f"{base.dropout:g}"),
     ]
-    lines = ["| setting | the seed | this page |", "|---|---|---|"]
+    lines = [f"| setting | the seed | {whose} |", "|---|---|---|"]
     for name, theirs, ours in rows:
         same = (abs(steps - seed["steps"]) <= 0.1 * seed["steps"] if name == "training steps"
                 else theirs.split(" (")[0] == ours.split(" (")[0])
@@ -109,7 +111,8 @@ def recipe_departures(profile_name: str):
             f"\n\nThe {p.name} profile departs from the seed where bold: its numbers say what "
             "this budget shows; a verdict that needs converged runs says so in the ledger "
             "(\"not testable at this budget\").")
-    return Markdown(f"**This page's recipe against the seed's** ({p.name} profile):\n\n"
+    return Markdown(f"**{whose[0].upper() + whose[1:]}: the recipe against the seed's** "
+                    f"({p.name} profile):\n\n"
                     + "\n".join(lines) + note)
 
 
@@ -233,10 +236,89 @@ def claims_table(ledger: pd.DataFrame, others: dict[int, dict[str, str]] | None 
     headings = ("#", "claim (the seed's words)", "metric", "difference (95% CI)", "seeds (n)",
                 "verdict", "after Holm", "profile", "evidence", "shown in")
     head = "".join(f"<th {cell}>{h}</th>" for h in headings)
-    note = ("<p><small>&#8224; the verdict differs on another profile's ledger (built on this "
-            "machine); that profile's verdict is shown under it.</small></p>" if others else "")
+    note = ("<p><small>&#8224; the verdict differs on another ledger (another profile built on "
+            "this machine, the committed verdicts, or this build); that verdict is shown under "
+            "it.</small></p>" if others else "")
     return HTML("<table class='claims' style='font-size:0.85em'>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>" + note)
+
+
+def verdicts_intro(verdicts, ledger: pd.DataFrame, profile_name: str):
+    """Introduce the committed verdicts ledger beside this build's: its provenance, how many
+    verdicts differ, or how to make it when none is committed.
+
+    Args:
+        verdicts: ``claims.read_verdicts()`` output (``None``: nothing committed).
+        ledger: This build's ledger (``claims.judge_all`` output).
+        profile_name: This build's profile.
+
+    Returns:
+        An ``IPython.display.Markdown`` object.
+    """
+    if verdicts is None:
+        return Markdown(
+            f"No ledger of the verdicts profile (`{VERDICTS_PROFILE}`) is committed in this "
+            f"checkout: train its grid (`fmnist-report runs --profile {VERDICTS_PROFILE}`, a "
+            "few hours on 2 cores), then commit its ledger (`fmnist-report records ledger "
+            f"--profile {VERDICTS_PROFILE}`). Until then only this build's ledger "
+            f"({profile_name} profile) below judges the claims.")
+    differ = sorted(n for n in ledger.index if n in verdicts.ledger.index
+                    and ledger.loc[n, "verdict"] != verdicts.ledger.loc[n, "verdict"])
+    grid = verdicts.grid
+    same = verdicts.profile == profile_name
+    text = (f"**The verdicts** are the `{verdicts.profile}` profile's ledger, committed in "
+            f"`records/ledgers/{verdicts.path.name}`: {verdicts.describe()}. Its runs are long "
+            "enough for the baseline and the study variants to plateau by the convergence gate, "
+            f"and every comparison has {verdicts.settings.get('seeds')} seeds (paired). "
+            f"{grid.get('runs')} runs, {grid.get('train_seconds', 0) / 3600:.1f} hours of "
+            "training summed over runs. ")
+    if same:
+        text += ("This build *is* that profile: its ledger below was judged again now; "
+                 + (f"it differs from the committed one on claims {', '.join(map(str, differ))}."
+                    if differ else "every verdict equals the committed one."))
+    else:
+        text += (f"This build's own ledger ({profile_name} profile) follows it; "
+                 + (f"{len(differ)} of {len(ledger)} verdicts differ between the two (claims "
+                    f"{', '.join(map(str, differ))}; marked &#8224;), a verdict being about its "
+                    "profile's budget." if differ else "every verdict is the same on both."))
+    if verdicts.profile != "full":
+        text += "\n\n" + recipe_departures(verdicts.profile, whose="the verdicts").data
+    if verdicts.stale:
+        text += ("\n\n**Note:** the profile's settings have changed since this ledger was "
+                 "judged; judge it again (`fmnist-report records ledger`).")
+    return Markdown(text)
+
+
+def verdicts_table(verdicts, ledger: pd.DataFrame, profile_name: str):
+    """The committed verdicts ledger as a table, this build's verdict under each that differs.
+
+    Args:
+        verdicts: ``claims.read_verdicts()`` output (``None``: shows nothing).
+        ledger: This build's ledger.
+        profile_name: This build's profile.
+
+    Returns:
+        An ``IPython.display.HTML`` object (empty without a committed ledger).
+    """
+    if verdicts is None:
+        return HTML("")
+    if verdicts.profile == profile_name:
+        return HTML("<p>(The same profile as this build: its table is below.)</p>")
+    differ = {n: {f"this build ({profile_name})": v}
+              for n, v in claims_differences(verdicts.ledger, ledger).items()}
+    return claims_table(verdicts.ledger, differ)
+
+
+def with_verdicts(others: dict[int, dict[str, str]], verdicts, ledger: pd.DataFrame):
+    """``others`` (``claims.other_verdicts``) plus the committed verdicts that differ from
+    ``ledger``'s, for :func:`claims_table` (the verdicts profile named "<profile> (verdicts)").
+    """
+    merged = {n: dict(v) for n, v in others.items()}
+    if verdicts is not None and verdicts.profile != str(ledger["profile"].iloc[0]):
+        for n, v in claims_differences(ledger, verdicts.ledger).items():
+            merged.setdefault(n, {}).pop(verdicts.profile, None)
+            merged[n][f"{verdicts.profile} (verdicts)"] = v
+    return merged
 
 
 def headline(text: str):

@@ -10,12 +10,15 @@ config change (``runs.change_key``), never by their label.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
-from fmnist_helpers import attacks, embed, evaluate, explain, sanity
+from fmnist_helpers import attacks, embed, evaluate, explain, records, sanity
+from fmnist_helpers.claims import judge_all, write_verdicts
 from fmnist_helpers.config import change_key
 from fmnist_helpers.data import probe_set
 from fmnist_helpers.fullscale import full_scale_configs, stored_test_accuracies
+from fmnist_helpers.plan import plan
 from fmnist_helpers.profiles import ACCURACY_THRESHOLDS, get_profile
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.sections import analysis_arguments, get_section
@@ -160,3 +163,64 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
     facts["full"] = {key: stored_test_accuracies(store, config, get_profile("full").seeds)
                      for key, config in full_scale_configs().items()}
     return facts
+
+
+def grid_summary(profile_name: str, store: RunStore | None = None) -> dict:
+    """What a profile's ledger rests on: its planned runs, where they come from, their training.
+
+    Args:
+        profile_name: The profile.
+        store: The run store (default: ``RunStore()``).
+
+    Returns:
+        ``runs`` (planned), ``stored``, ``from_records``, ``missing``, ``train_seconds`` (summed
+        over the runs found), ``first_finished`` / ``last_finished`` (UTC dates of the runs
+        that recorded them).
+    """
+    store = store or RunStore()
+    planned_runs = plan(profile_name, store=store)
+    found, from_records = [], 0
+    for planned in planned_runs:
+        run = store.get(planned.config)
+        if run is None:
+            run = records.find(planned.config)
+            from_records += run is not None
+        if run is not None:
+            found.append(run)
+    finished = sorted(_finished(run) for run in found)
+    total = len(planned_runs)
+    return {"runs": total, "stored": len(found) - from_records, "from_records": from_records,
+            "missing": total - len(found),
+            "train_seconds": round(sum(run.result.get("train_seconds") or 0 for run in found)),
+            "first_finished": finished[0] if finished else None,
+            "last_finished": finished[-1] if finished else None}
+
+
+def _finished(run) -> str:
+    """When a run finished (UTC, ISO 8601): its stamp, its record's date, else its entry's time."""
+    if isinstance(run, records.RecordedRun):
+        return run.provenance.get("date", "")
+    return run.result.get("finished") or dt.datetime.fromtimestamp(
+        (run.path / "result.json").stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def commit_verdicts(profile_name: str, directory: Path | None = None) -> Path:
+    """Judge a profile's claims and commit its ledger with provenance (``records/ledgers``).
+
+    Args:
+        profile_name: The profile (the verdicts profile, normally).
+        directory: Default ``records/ledgers``.
+
+    Returns:
+        The file written.
+
+    Raises:
+        ValueError: If the profile is unknown, or some of its runs are neither stored nor
+            recorded (the ledger would train them: build or train the profile first).
+    """
+    grid = grid_summary(profile_name)
+    if grid["missing"]:
+        raise ValueError(f"{grid['missing']} of the {profile_name} profile's {grid['runs']} runs "
+                         "are neither in the run store nor recorded: train them first "
+                         f"(fmnist-report runs --profile {profile_name}).")
+    return write_verdicts(judge_all(gather(profile_name)), grid, directory)

@@ -5,7 +5,9 @@ Each section declares the runs it reads (``Section.needs``); :func:`plan` resolv
 profile -- the baseline and its seeds, every study's variants x seeds (``studies.study_configs``,
 the same configs the notebooks train) and, on request, the full-scale rows of
 ``benchmarks/accuracy.py`` -- without executing a notebook. The cost of a missing run is estimated
-from the images/s that stored runs of similar configs measured on this machine.
+from the images/s that stored runs of similar configs measured on this machine. A run the store
+lacks but the committed records hold (``records/``) is not trained when every section reading it
+needs only its numbers (the studies); a section that needs the model (the baselines) trains it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 
+from fmnist_helpers import records
 from fmnist_helpers.config import RunConfig
 from fmnist_helpers.fullscale import full_scale_configs
 from fmnist_helpers.profiles import get_profile
@@ -35,12 +38,20 @@ class PlannedRun:
         sections: The sections (jobs) that read it.
         stored: Whether the run store holds it complete.
         estimate: Estimated training seconds if missing (``None``: nothing similar measured).
+        recorded: Whether, missing from the store, it is read from its committed record
+            instead of trained (only runs no section needs the model of).
     """
 
     config: RunConfig
     sections: list[str]
     stored: bool
     estimate: float | None = None
+    recorded: bool = False
+
+    @property
+    def missing(self) -> bool:
+        """Whether the run must be trained: neither stored nor read from a record."""
+        return not self.stored and not self.recorded
 
     def describe(self, profile_name: str) -> str:
         """What the run changes from the profile's baseline, e.g. ``"optimizer=sgd, seed 2"``."""
@@ -54,7 +65,7 @@ class PlannedRun:
     def as_dict(self) -> dict:
         """JSON-ready: key, label, sections, stored, estimated seconds."""
         return {"key": self.config.key, "label": self.config.label,
-                "sections": self.sections, "stored": self.stored,
+                "sections": self.sections, "stored": self.stored, "recorded": self.recorded,
                 "estimated_seconds": None if self.estimate is None else round(self.estimate)}
 
 
@@ -76,6 +87,23 @@ def _resolve(need: str, profile_name: str, studies: tuple[str, ...]) -> list[Run
         return [config for _, _, config in study_configs(need.removeprefix("study:"),
                                                          profile_name)]
     raise ValueError(f"unknown run need {need!r} in the section registry.")
+
+
+def model_runs(name: str, profile_name: str) -> list[RunConfig]:
+    """The runs whose model a section (or ``"accuracy"``) loads: the baselines (a record,
+    holding no model, cannot stand in for them).
+
+    Raises:
+        ValueError: If the section or the profile is unknown.
+    """
+    if name == ACCURACY:
+        return []
+    section = get_section(name)
+    if "all" in section.needs:
+        return [c for other in SECTION_NAMES if other != name
+                for c in model_runs(other, profile_name)]
+    return [c for need in section.needs if need in ("baseline", "baselines")
+            for c in _resolve(need, profile_name, section.studies)]
 
 
 def section_runs(name: str, profile_name: str) -> list[RunConfig]:
@@ -125,9 +153,12 @@ def plan(profile_name: str, sections: list[str] | None = None, *,
             elif name not in entry.sections:
                 entry.sections.append(name)
     measured = _measured(store)
+    models = {c.key for name in names for c in model_runs(name, profile_name)}
     for entry in runs.values():
         entry.stored = store.get(entry.config) is not None
-        if not entry.stored:
+        entry.recorded = (not entry.stored and entry.config.key not in models
+                          and records.find(entry.config) is not None)
+        if entry.missing:
             entry.estimate = estimate_seconds(entry.config, measured)
     return list(runs.values())
 
@@ -165,10 +196,13 @@ def estimate_seconds(config: RunConfig, measured: list[tuple[RunConfig, float]])
 
 
 def summary(runs: list[PlannedRun]) -> str:
-    """One line: runs, stored, missing and the estimated training time of the missing."""
-    missing = [r for r in runs if not r.stored]
+    """One line: runs, stored, read from records, missing and the estimated training time of
+    the missing."""
+    missing = [r for r in runs if r.missing]
+    recorded = sum(r.recorded for r in runs)
     known = [r.estimate for r in missing if r.estimate is not None]
-    text = f"{len(runs)} runs: {len(runs) - len(missing)} stored, {len(missing)} missing"
+    text = (f"{len(runs)} runs: {len(runs) - len(missing) - recorded} stored, "
+            + (f"{recorded} read from records, " if recorded else "") + f"{len(missing)} missing")
     if missing:
         text += (f"; about {sum(known) / 60:.0f} min of training" if known else
                  "; no stored run to estimate their time from")

@@ -101,6 +101,9 @@ PROFILES = {
 
 
 #: Validation accuracy for the "epochs to reach" columns of the training studies.
+#: The profile whose committed ledger (records/ledgers/) every report shows as the verdicts.
+VERDICTS_PROFILE = "converged"
+
 ACCURACY_THRESHOLDS = {"smoke": 0.4, "quick": 0.8, "converged": 0.85, "full": 0.9}
 
 

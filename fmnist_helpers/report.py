@@ -257,7 +257,7 @@ def train_planned(profile: str, sections: list[str], workers: int,
     shows the error on its page.
     """
     runs = plan.plan(profile, sections)
-    missing = [r.config for r in runs if not r.stored]
+    missing = [r.config for r in runs if r.missing]
     if not missing:
         return
     where = f"on the Ray cluster at {address}" if address else f"{workers} worker(s)"

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 import nbformat
 
-from fmnist_helpers.claims import CLAIMS
+from fmnist_helpers.claims import CLAIMS, read_verdicts, summary_line
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.render import TEMPLATE_DIR
 from fmnist_helpers.runs import RunStore
@@ -88,6 +88,11 @@ def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[
         figures.append(("ConvNet validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
         figures.append(("ConvNet test accuracy", f"{run['test_accuracy']:.2%}"))
         figures.append(("Seed report (full scale)", seed_accuracies_text()))
+    verdicts = read_verdicts()
+    if verdicts is not None:
+        name = (f"The seed's {len(CLAIMS)} claims: the verdicts ({verdicts.profile} profile, "
+                f"{verdicts.settings.get('seeds')} seeds, committed {verdicts.judged[:10]})")
+        figures.append((name, summary_line(verdicts.ledger, verdicts.profile)))
     summary = claims_summary(site) if site is not None else None
     if summary:
         figures.append((f"The seed's {len(CLAIMS)} claims, judged (10_conclusions)", summary))
@@ -121,9 +126,13 @@ def write_index(site: Path, profile_name: str, results: list[dict[str, Any]],
     sections = [dict(r, parameter_text=", ".join(f"{k}={json.dumps(v)}"
                                                  for k, v in r["parameters"].items()))
                 for r in results]
+    verdicts = read_verdicts()
+    headline = None if verdicts is None else {
+        "summary": summary_line(verdicts.ledger, verdicts.profile), "about": verdicts.describe()}
     page = _INDEX_TEMPLATE.render(
         profile=profile, started=started.strftime("%Y-%m-%d %H:%M"), summary=summary,
-        sections=sections, figures=headline_figures(profile_name, site), environment=environment)
+        sections=sections, figures=headline_figures(profile_name, site), environment=environment,
+        verdicts=headline, claims=len(CLAIMS))
     index = site / "index.html"
     _write_atomically(index, page)
     record = {

@@ -2,10 +2,11 @@
 
 A study is a list of variants (a label, an optional group, and the run-config fields it
 changes relative to the profile's baseline ConvNet). :func:`run_study` trains every variant for
-every seed through the run store (so a variant equal to the baseline reuses the baseline's runs),
-and :class:`StudyResult` aggregates them: per-epoch mean and range of the losses, final accuracies
-as mean ± spread, epochs to reach an accuracy threshold, training time, divergence, and
-observation sentences generated from those numbers.
+every seed through the run store (so a variant equal to the baseline reuses the baseline's runs;
+a run the store lacks is read from its committed record if there is one, else trained), and
+:class:`StudyResult` aggregates them: per-epoch mean and range of the losses, final accuracies as
+mean ± spread, epochs to reach an accuracy threshold, training time, divergence, and observation
+sentences generated from those numbers.
 
 A difference between two variants counts only when the 95% confidence interval of their
 per-seed differences (paired by seed: seed k of every variant shares its data order) excludes
@@ -20,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers import progress
+from fmnist_helpers import progress, records
 from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
 from fmnist_helpers.profiles import Profile, get_profile
-from fmnist_helpers.runs import Run, RunConfig
+from fmnist_helpers.runs import Run, RunConfig, RunStore
 from fmnist_helpers.stats import (
     CONVERGENCE_TOLERANCE,
     compare,
@@ -179,6 +180,15 @@ class StudyResult:
             out[i, :len(values)] = values
         return out
 
+    def recorded(self) -> dict[str, int]:
+        """How many runs came from records, by ``"recorded <date> on <machine>"``."""
+        out: dict[str, int] = {}
+        for runs in self.runs.values():
+            for run in runs:
+                if isinstance(run, records.RecordedRun):
+                    out[run.recorded] = out.get(run.recorded, 0) + 1
+        return out
+
     def table(self) -> pd.DataFrame:
         """One row per variant: accuracies (mean, spread), epochs to threshold, time, divergence."""
         rows = []
@@ -230,6 +240,12 @@ class StudyResult:
                 f"best earlier epoch, more than {CONVERGENCE_TOLERANCE:.0%}): "
                 + "; ".join(improving) + ". Their final accuracies say where training stopped; "
                 "the ledger calls claims resting on them not testable at this budget.")
+        recorded = self.recorded()
+        if recorded:
+            total = sum(len(r) for r in self.runs.values())
+            sentences.append(f"{sum(recorded.values())} of these {total} runs were read from "
+                             "committed run records (records/), the run store lacking them: "
+                             + "; ".join(f"{n} {where}" for where, n in recorded.items()) + ".")
         seeds = {len(r) for r in self.runs.values()}
         sentences.append(
             f"Each variant ran with {', '.join(map(str, sorted(seeds)))} seed(s) on the "
@@ -328,7 +344,7 @@ def study_configs(name: str, profile_name: str, *,
 
 def run_study(name: str, profile_name: str, *, seeds: int | None = None,
               threshold: float = 0.8, verbose: bool = True) -> StudyResult:
-    """Train (or reuse) every variant of a study for every seed.
+    """Train (or reuse, or read from its record) every variant of a study for every seed.
 
     Args:
         name: The study (see :data:`STUDIES`).
@@ -348,12 +364,16 @@ def run_study(name: str, profile_name: str, *, seeds: int | None = None,
     study = get_study(name)
     profile = get_profile(profile_name)
     runs = {variant.key: [] for variant in study.variants}
+    store = RunStore()
     for variant, seed, config in study_configs(name, profile_name, seeds=seeds):
-        run = train(config, verbose=False)
+        run = store.get(config) or records.find(config) or train(config, store=store,
+                                                                  verbose=False)
         runs[variant.key].append(run)
         if verbose:
             outcome = (f"DIVERGED at epoch {run['diverged_epoch']}" if run.diverged else
                        f"val accuracy {run['val_accuracy']:.3f}")
-            progress.say(f"{variant.key}, seed {seed}: {'reused' if run.reused else 'trained'} "
-                         f"{run.config.label} in {run['train_seconds']:.0f} s, {outcome}")
+            how = ("read from its record" if isinstance(run, records.RecordedRun)
+                   else "reused" if run.reused else "trained")
+            progress.say(f"{variant.key}, seed {seed}: {how} {run.config.label} "
+                         f"({run['train_seconds']:.0f} s of training), {outcome}")
     return StudyResult(study=study, profile=profile, runs=runs, threshold=threshold)

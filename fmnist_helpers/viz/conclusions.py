@@ -1,4 +1,5 @@
-"""Figures of the conclusions section (10): verdict counts, full-scale curves.
+"""Figures of the conclusions section (10): verdict counts, verdicts across profiles, full-scale
+curves.
 
 Every function takes data and returns a ``matplotlib.figure.Figure``; none runs a model.
 """
@@ -26,6 +27,47 @@ def verdict_bars(ledger: pd.DataFrame, *, title: str):
     ax.set(xlim=(0, len(ledger) * 1.9), xlabel="claims", xticks=range(0, len(ledger) + 1, 5))
     ax.set_title(title)
     ax.grid(False, axis="y")
+    fig.tight_layout()
+    return _done(fig)
+
+
+def verdict_matrix(ledgers: dict[str, pd.DataFrame], *, title: str):
+    """Every claim's verdict on each profile's ledger: one row per claim, one column per ledger,
+    each cell coloured and named by its verdict; rows whose verdicts differ are marked.
+
+    Args:
+        ledgers: ``{column heading: ledger}`` (``claims.judge_all`` rows), in column order; the
+            first ledger's claims give the rows.
+        title: The figure's title.
+
+    Returns:
+        The figure.
+    """
+    names = list(ledgers)
+    first = ledgers[names[0]]
+    fig, ax = plt.subplots(figsize=(4.2 + 2.3 * len(names), 0.36 * len(first) + 1.4))
+    labels = []
+    for row, (number, claim) in enumerate(first["claim"].items()):
+        verdicts = [ledgers[n].loc[number, "verdict"] if number in ledgers[n].index else None
+                    for n in names]
+        differs = len({v for v in verdicts if v is not None}) > 1
+        short = claim if len(claim) <= 58 else claim[:56].rstrip() + "…"
+        labels.append(f"{'≠ ' if differs else ''}{number}. {short}")
+        for col, verdict in enumerate(verdicts):
+            color = VERDICT_COLORS.get(verdict, "white")
+            ax.add_patch(plt.Rectangle((col, row), 0.96, 0.9, color=color,
+                                       alpha=0.9 if verdict else 0.15))
+            ax.text(col + 0.48, row + 0.45, verdict or "—", ha="center", va="center",
+                    fontsize=8, color="white" if verdict else "0.3")
+    ax.set(xlim=(0, len(names)), ylim=(len(first), 0))
+    ax.set_xticks([c + 0.48 for c in range(len(names))], names, fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks([r + 0.45 for r in range(len(first))], labels, fontsize=8)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.tick_params(length=0)
+    ax.grid(False)
+    ax.set_title(title + "  (≠: the verdicts differ)", fontsize=11)
     fig.tight_layout()
     return _done(fig)
 

@@ -1,0 +1,126 @@
+"""Evidence that travels: a profile's ledger committed with its provenance and read back, the
+committed verdicts on every report, and a section rendered from run records alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fmnist_helpers import claims, evidence, provenance
+from fmnist_helpers.plan import plan
+from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
+from fmnist_helpers.runs import RunStore
+
+COMMITTED = Path(__file__).resolve().parent.parent / "records"
+
+
+def _cli(*args, env, timeout=900):
+    return subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", *args],
+                          capture_output=True, text=True, env={**os.environ, **env},
+                          timeout=timeout, check=False)
+
+
+def test_committing_a_ledger_refuses_while_runs_are_neither_stored_nor_recorded(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "empty-store"))
+    with pytest.raises(ValueError, match=r"fmnist-report runs --profile smoke"):
+        evidence.commit_verdicts("smoke", tmp_path / "ledgers")
+    assert not (tmp_path / "ledgers").exists()
+    assert claims.read_verdicts("smoke", tmp_path / "ledgers") is None
+
+
+@pytest.mark.slow
+def test_a_committed_ledger_reads_back_with_its_provenance(smoke_site, tmp_path, monkeypatch):
+    site, build = smoke_site
+    assert build.returncode == 0, build.stdout[-2000:]
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(site.parent / "runs"))
+    result = _cli("records", "ledger", "--profile", "smoke", "--out", str(tmp_path / "ledgers"),
+                  env={})
+    assert result.returncode == 0, result.stderr[-2000:]
+    committed = claims.read_verdicts("smoke", tmp_path / "ledgers")
+    judged = claims.judge_all(evidence.gather("smoke"))  # the same facts, from the cache
+    for column in ("metric", "verdict", "difference", "holm", "evidence", "section"):
+        assert list(committed.ledger[column]) == list(judged[column]), column
+    assert ([None if pd.isna(n) else int(n) for n in committed.ledger["seeds"]]
+            == [None if pd.isna(n) else int(n) for n in judged["seeds"]])
+    assert committed.machine == provenance.machine() and committed.settings["seeds"] == 2
+    grid = committed.grid
+    assert grid["runs"] == len(plan("smoke")) == grid["stored"] and grid["missing"] == 0
+    assert grid["train_seconds"] > 0 and grid["first_finished"] <= grid["last_finished"]
+    assert committed.describe().startswith("smoke profile (2 seeds; 1,000 training images")
+    assert not committed.stale
+    # A ledger that names claims this code does not have is refused, not shown.
+    data = json.loads(committed.path.read_text())
+    data["rows"] = data["rows"][:-1]
+    committed.path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="judge the profile again"):
+        claims.read_verdicts("smoke", tmp_path / "ledgers")
+
+
+@pytest.mark.slow
+def test_a_study_section_renders_from_records_alone_with_an_empty_run_store(smoke_site,
+                                                                            tmp_path):
+    """Export the smoke build's dropout study as records, then build that section on an empty
+    store: nothing is trained, the page says where its runs were recorded, and its table is the
+    one the store-backed page shows."""
+    site, build = smoke_site
+    assert build.returncode == 0, build.stdout[-2000:]
+    out = tmp_path / "records"
+    exported = _cli("records", "export", "--profile", "smoke", "--sections", "05_dropout",
+                    "--runs-dir", str(site.parent / "runs"), "--out", str(out), env={})
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    count = len(list(out.glob("*.json")))
+    assert count == len(plan("smoke", ["05_dropout"]))
+    empty = tmp_path / "empty-store"
+    built = _cli("build", "--profile", "smoke", "--sections", "05_dropout", "--out",
+                 str(tmp_path / "site"),
+                 env={"FMNIST_RUNS_DIR": str(empty), "FMNIST_RECORDS_DIR": str(out)})
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert RunStore(empty).runs() == [], "nothing is trained when every run has a record"
+    page = (tmp_path / "site" / "smoke" / "05_dropout.html").read_text()
+    assert f"{count} of these {count} runs were read from committed run records" in page
+    assert "recorded 20" in page and provenance.describe_machine(provenance.machine()) in page
+
+    def table(html):
+        return re.search(r"<table[^>]*dataframe.*?</table>", html, re.DOTALL)[0]
+
+    assert table(page) == table((site / "05_dropout.html").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not claims.ledger_path(VERDICTS_PROFILE, COMMITTED / "ledgers").is_file(),
+                    reason="no verdicts ledger committed yet")
+def test_every_report_shows_the_committed_verdicts_beside_its_own_ledger(smoke_site, tmp_path):
+    site, build = smoke_site
+    assert build.returncode == 0, build.stdout[-2000:]
+    verdicts = claims.read_verdicts(VERDICTS_PROFILE, COMMITTED / "ledgers")
+    assert not verdicts.stale and verdicts.grid["missing"] == 0
+    assert verdicts.settings["seeds"] >= 5 == get_profile(VERDICTS_PROFILE).seeds
+    store = tmp_path / "runs"
+    shutil.copytree(site.parent / "runs", store)
+    built = _cli("build", "--profile", "smoke", "--sections", "10_conclusions", "--out",
+                 str(tmp_path / "site"),
+                 env={"FMNIST_RUNS_DIR": str(store), "FMNIST_RECORDS_DIR": str(COMMITTED)})
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    page = (tmp_path / "site" / "smoke" / "10_conclusions.html").read_text()
+    assert f"are the <code>{VERDICTS_PROFILE}</code> profile" in page
+    assert verdicts.describe().split(":")[0] in page
+    summary = claims.summary_line(verdicts.ledger, VERDICTS_PROFILE)
+    index = (tmp_path / "site" / "smoke" / "index.html").read_text()
+    assert summary in index and "The verdicts" in index
+    # The build's own verdicts are marked where they differ from the committed ones.
+    for number, verdict in claims.differences(verdicts.ledger, _ledger_of(store)).items():
+        assert f"this build (smoke): {verdict}" in page, number
+
+
+def _ledger_of(store: Path):
+    saved = json.loads((store / "results" / "ledgers" / "ledger-smoke.json").read_text())
+    return pd.DataFrame({"verdict": {int(n): v for n, v in saved.items()}})
