@@ -27,7 +27,8 @@ from fmnist_helpers.choices import (
 TRAINING_CODE_VERSION = 1
 #: Fields added after runs were stored: left out of the key while at their default, so the
 #: runs stored before they existed keep their keys.
-OMITTED_AT_DEFAULT = {"lr_schedule": "constant", "label_smoothing": 0.0}
+OMITTED_AT_DEFAULT = {"lr_schedule": "constant", "label_smoothing": 0.0, "ema_momentum": 0.0,
+                      "test_flip": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,10 @@ class RunConfig:
         lr_schedule: ``"constant"`` (the seed's) or ``"cosine"`` (decays to zero over the run's
             steps, ``keras.optimizers.schedules.CosineDecay``).
         label_smoothing: Label smoothing of the cross-entropy (0 = none, the seed's).
+        ema_momentum: Keep an exponential moving average of the weights with this momentum
+            (Keras's optimizer ``use_ema``; 0 = none, the seed's) and evaluate with it.
+        test_flip: Test-time augmentation: the final validation and test metrics average the
+            predicted probabilities of each image and its mirror image (off: the seed's).
         seed: Seed of weights, shuffling, dropout and augmentation.
         record_epochs: Epochs after which extras are recorded (0 = before training).
         probe_size: Test images in the fixed probe set used for extras.
@@ -77,6 +82,8 @@ class RunConfig:
     learning_rate: float = 1e-4
     lr_schedule: str = "constant"
     label_smoothing: float = 0.0
+    ema_momentum: float = 0.0
+    test_flip: bool = False
     seed: int = 0
     record_epochs: tuple[int, ...] = ()
     probe_size: int = 1000
@@ -109,7 +116,8 @@ class RunConfig:
             if name not in AUGMENTATIONS:
                 raise ValueError(f"run config: unknown augmentation {name!r}; choose from "
                                  f"{', '.join(AUGMENTATIONS)}.")
-        for field in ("init_std", "dropout", "width", "learning_rate", "label_smoothing"):
+        for field in ("init_std", "dropout", "width", "learning_rate", "label_smoothing",
+                      "ema_momentum"):
             value = getattr(self, field)
             if (isinstance(value, bool) or not isinstance(value, (int, float))
                     or not math.isfinite(value)):
@@ -123,6 +131,8 @@ class RunConfig:
              "an integer >= 1"),
             ("learning_rate", self.learning_rate > 0, "positive"),
             ("label_smoothing", 0.0 <= self.label_smoothing < 1.0, "in [0, 1)"),
+            ("ema_momentum", 0.0 <= self.ema_momentum < 1.0, "in [0, 1) (0: no average)"),
+            ("test_flip", isinstance(self.test_flip, bool), "true or false"),
             ("seed", isinstance(self.seed, int) and self.seed >= 0, "an integer >= 0"),
             ("probe_size", isinstance(self.probe_size, int) and 1 <= self.probe_size <= 10000,
              "an integer in [1, 10000]"),

@@ -69,6 +69,12 @@ RECIPE_TARGET = 0.945
 RECIPE_WITH_ERASING = {**STANDARD_RECIPE, "augment": ("flip", "translate", "erase")}
 
 
+#: The attempt at the 94.5% target: the standard recipe over a longer cosine schedule (50 epochs),
+#: evaluated with an exponential moving average of the weights (momentum 0.999: about 1,000
+#: steps, 2.4 epochs) and flip test-time augmentation (+0.19 points on one seed, measured before).
+LONG_RECIPE = {**STANDARD_RECIPE, "epochs": 50, "ema_momentum": 0.999, "test_flip": True}
+
+
 def describe_recipe(recipe: dict) -> str:
     """A recipe's changes to the seed's defaults in words, for pages and benchmark reports.
 
@@ -97,6 +103,12 @@ def describe_recipe(recipe: dict) -> str:
     if recipe.get("augment"):
         words.append("augmentation: " + ", ".join(AUGMENTATION_TITLES[name].lower()
                                                   for name in recipe["augment"]))
+    if "epochs" in recipe:
+        words.append(f"{recipe['epochs']} epochs")
+    if recipe.get("ema_momentum"):
+        words.append(f"weight average (EMA, momentum {recipe['ema_momentum']:g})")
+    if recipe.get("test_flip"):
+        words.append("flip test-time augmentation")
     return ", ".join(words)
 
 
@@ -106,7 +118,7 @@ def full_scale_configs():
     ``convnet`` and ``vgg_bn_aug`` follow the seed's recipe (claims 3 and 19);
     ``convnet_recipe`` and ``vgg_recipe`` are the ConvNet and the VGG-like model trained with
     :data:`STANDARD_RECIPE` (which includes batch norm and augmentation); ``convnet_erasing``
-    is the ConvNet with :data:`RECIPE_WITH_ERASING`.
+    is the ConvNet with :data:`RECIPE_WITH_ERASING`; ``convnet_long`` with :data:`LONG_RECIPE`.
     """
     full = get_profile("full")
     return {"convnet": full.baseline(),
@@ -114,7 +126,8 @@ def full_scale_configs():
                                           augment=TRAINING_AUGMENTATION),
             "convnet_recipe": full.run_config(**STANDARD_RECIPE),
             "vgg_recipe": full.run_config(model="vgg_like", **STANDARD_RECIPE),
-            "convnet_erasing": full.run_config(**RECIPE_WITH_ERASING)}
+            "convnet_erasing": full.run_config(**RECIPE_WITH_ERASING),
+            "convnet_long": full.run_config(**LONG_RECIPE)}
 
 
 #: The rows of the full-scale table: key -> (title, target test accuracy, whose target).
@@ -127,6 +140,8 @@ FULL_SCALE_ROWS = {
                    "seed report"),
     "convnet_erasing": ("Our ConvNet, standard recipe + random erasing", RECIPE_TARGET,
                         "our target"),
+    "convnet_long": ("Our ConvNet, standard recipe, 50 epochs + weight average + flip TTA",
+                     RECIPE_TARGET, "our target"),
 }
 
 

@@ -1,29 +1,39 @@
 """How a run config becomes a compiled model: the architecture, the loss (with label smoothing),
-the optimizer and its learning-rate schedule.
+the optimizer (with its weight average) and its learning-rate schedule; and the flip-averaged
+evaluation of test-time augmentation.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from fmnist_helpers.config import RunConfig
 from fmnist_helpers.models import build_model
 
 
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+def make_optimizer(name: str, learning_rate: float,
+                   ema_momentum: float = 0.0) -> keras.optimizers.Optimizer:
     """Return a Keras optimizer by name (``adam``, ``rmsprop``, ``sgd``, ``momentum``).
+
+    Args:
+        name: The optimizer.
+        learning_rate: A float or a schedule.
+        ema_momentum: Above 0, the optimizer keeps an exponential moving average of the weights
+            (``use_ema``); ``fit`` ends with the weights set to it.
 
     Raises:
         ValueError: If the name is unknown.
     """
+    ema = {"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum > 0 else {}
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(learning_rate, **ema)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
+        return keras.optimizers.RMSprop(learning_rate, **ema)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
+        return keras.optimizers.SGD(learning_rate, **ema)
     if name == "momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, **ema)
     raise ValueError(f"optimizer must be one of adam, rmsprop, sgd, momentum; got {name!r}.")
 
 
@@ -102,9 +112,37 @@ def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int = 
     loss = (SmoothedSparseCrossentropy(config.label_smoothing) if config.label_smoothing > 0
             else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.compile(
-        optimizer=make_optimizer(config.optimizer, learning_rate_for(config, steps_per_epoch)),
+        optimizer=make_optimizer(config.optimizer, learning_rate_for(config, steps_per_epoch),
+                                 config.ema_momentum),
         loss=loss,
         metrics=["accuracy"],
         jit_compile=False,  # XLA is slower than plain TF on the CPUs we measured
     )
 
+
+def flip_averaged_metrics(model: keras.Model, images: np.ndarray, labels: np.ndarray,
+                          batch_size: int) -> tuple[float, float]:
+    """Loss and accuracy when each image's predicted probabilities are averaged with its mirror
+    image's (test-time augmentation by horizontal flip).
+
+    Args:
+        model: A model whose outputs are logits.
+        images: ``(n, 28, 28, 1)``.
+        labels: ``(n,)`` integer classes.
+        batch_size: Images per prediction batch.
+
+    Returns:
+        ``(cross-entropy of the averaged probabilities, accuracy)``.
+
+    Raises:
+        ValueError: If images and labels differ in length.
+    """
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels.")
+    probabilities = [keras.ops.convert_to_numpy(keras.ops.softmax(
+        model.predict(batch, batch_size=batch_size, verbose=0)))
+        for batch in (images, images[:, :, ::-1, :])]
+    mean = (probabilities[0] + probabilities[1]) / 2
+    picked = mean[np.arange(len(labels)), labels]
+    return (float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))),
+            float(np.mean(mean.argmax(axis=1) == labels)))

@@ -20,6 +20,7 @@ same config resumes (see :func:`fmnist_helpers.train.train`).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import json
 import math
@@ -176,6 +177,8 @@ def validate_entry(path: Path, config: RunConfig) -> tuple[dict, dict]:
             raise BrokenEntry(f"extras/{extras.name} lacks {', '.join(missing)}")
     return result, history
 RUNS_DIR_ENV = "FMNIST_RUNS_DIR"
+#: Space a run needs beyond its backups and model before training starts.
+MIN_FREE_BYTES = 50_000_000
 RESULT_FILE = "result.json"
 
 
@@ -422,3 +425,25 @@ def default_runs_dir() -> Path:
         return package_root / "runs"
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home) / "fmnist-study" / "runs"
+
+
+def check_free_space(directory: Path, parameters: int) -> None:
+    """Refuse to start training where a full disk would damage the backups.
+
+    A backup holds the weights and the optimizer's two slots, twice (the last and the one
+    before), and the entry the model itself; writing them on a nearly full disk leaves damaged
+    files (and at a few hundred KB free, h5py crashes the process).
+
+    Args:
+        directory: Where the run is assembled.
+        parameters: The model's parameter count.
+
+    Raises:
+        OSError: ``ENOSPC``, naming the directory, the space free and the space needed.
+    """
+    needed = parameters * 4 * 3 * 3 + MIN_FREE_BYTES
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"only {free / 1e6:.1f} MB free in {directory}; training "
+                      f"needs about {needed / 1e6:.0f} MB for its backups and model. Free some "
+                      f"space or set {RUNS_DIR_ENV} to a store on another disk.")

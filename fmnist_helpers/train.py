@@ -9,7 +9,6 @@ sparsity) are recorded at ``config.record_epochs`` so those sections never retra
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
@@ -27,15 +26,21 @@ from fmnist_helpers.augment import build_augmentation
 from fmnist_helpers.data import prepared_splits, probe_set
 from fmnist_helpers.models import block_output, conv_blocks, penultimate_layer
 from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.recipe import build_from_config, compile_model
-from fmnist_helpers.runs import RESULT_FILE, RUNS_DIR_ENV, Run, RunConfig, RunStore, write_json
+from fmnist_helpers.recipe import build_from_config, compile_model, flip_averaged_metrics
+from fmnist_helpers.runs import (
+    RESULT_FILE,
+    Run,
+    RunConfig,
+    RunStore,
+    check_free_space,
+    write_json,
+)
 
 _EXTRAS_BATCH = 250
 #: In a staging entry: the epoch log of the attempts so far, and Keras's end-of-epoch backup.
 EPOCH_LOG = "epochs.json"
 BACKUP_DIR = "backup"
 #: Free space kept beyond a run's backups and model before it may start.
-MIN_FREE_BYTES = 50_000_000
 
 
 def set_determinism(seed: int) -> None:
@@ -324,35 +329,13 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
 
     model, fresh_model, arrays, datasets = prepare(config)
     store.root.mkdir(parents=True, exist_ok=True)
-    check_free_space(store.root, model)  # before anything is written
+    check_free_space(store.root, model.count_params())  # before anything is written
     entry = store.staging_entry(config)
     try:
         run = _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbose)
     finally:
         store.release(entry)
     return run
-
-
-def check_free_space(directory: Path, model: keras.Model) -> None:
-    """Refuse to start training where a full disk would damage the backups.
-
-    A backup holds the weights and the optimizer's two slots, twice (the last and the one
-    before), and the entry the model itself; writing them on a nearly full disk leaves damaged
-    files (and at a few hundred KB free, h5py crashes the process).
-
-    Args:
-        directory: Where the run is assembled.
-        model: The model to be trained.
-
-    Raises:
-        OSError: ``ENOSPC``, naming the directory, the space free and the space needed.
-    """
-    needed = model.count_params() * 4 * 3 * 3 + MIN_FREE_BYTES
-    free = shutil.disk_usage(directory).free
-    if free < needed:
-        raise OSError(errno.ENOSPC, f"only {free / 1e6:.1f} MB free in {directory}; training "
-                      f"needs about {needed / 1e6:.0f} MB for its backups and model. Free some "
-                      f"space or set {RUNS_DIR_ENV} to a store on another disk.")
 
 
 def _backup_epoch(entry: Path) -> int | None:
@@ -410,9 +393,12 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         if 0 in config.record_epochs and not first_extras.is_file():
             record_extras(model, config.probe_size, first_extras)
         start = time.perf_counter()
+        # With a weight average, every validation (per epoch and final) uses the averaged weights.
+        swap = [keras.callbacks.SwapEMAWeights()] if config.ema_momentum > 0 else []
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      callbacks=[monitor, backup], shuffle=False, verbose=0)  # tf.data shuffles
+                      callbacks=[*swap, monitor, backup], shuffle=False,
+                      verbose=0)  # tf.data shuffles
         except Exception as error:
             # raises RuntimeError, OSError, KeyError...); any other failure is raised again.
             restoring = monitor.start_epoch is None and (entry / BACKUP_DIR).exists()
@@ -438,6 +424,13 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
     epochs_completed = len(history.get("loss", []))
     val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
     test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
+    plain = {"val_accuracy_no_flip": float(val_accuracy), "test_accuracy_no_flip":
+             float(test_accuracy)} if config.test_flip else {}
+    if config.test_flip:
+        val_loss, val_accuracy = flip_averaged_metrics(model, arrays["x_val"], arrays["y_val"],
+                                                       config.batch_size)
+        test_loss, test_accuracy = flip_averaged_metrics(model, arrays["x_test"],
+                                                         arrays["y_test"], config.batch_size)
     diverged = monitor.diverged_epoch is not None or not math.isfinite(test_loss)
     result = {
         "val_accuracy": float(val_accuracy),
@@ -458,7 +451,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         "parameters": int(model.count_params()),
         "loss_window_steps": monitor.window_steps,
         "train_loss_windows": monitor.loss_windows(),
-        "keras_version": keras.__version__, **provenance.stamp(),
+        "keras_version": keras.__version__, **plain, **provenance.stamp(),
     }
     model.save(entry / "model.keras")
     write_json(entry / "history.json", history)

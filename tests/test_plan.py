@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from fmnist_helpers import executor, plan
+from fmnist_helpers import executor, fullscale, plan
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.sections import SECTION_NAMES
@@ -34,7 +34,8 @@ def test_the_plan_comes_from_the_registry_without_duplicates(tmp_path):
         "10_conclusions"}
     with pytest.raises(ValueError, match="unknown section '11_extra'"):
         plan.plan("smoke", ["11_extra"], store=store)
-    assert len(plan.plan("smoke", ["accuracy"], store=store)) == 5 * plan.ACCURACY_SEEDS
+    assert len(plan.plan("smoke", ["accuracy"], store=store)) == (
+        len(fullscale.FULL_SCALE_ROWS) * plan.ACCURACY_SEEDS)
     assert SECTION_NAMES[0] == "00_data" and plan.section_runs("00_data", "smoke") == []
 
 

@@ -216,3 +216,33 @@ def test_the_training_loss_is_recorded_per_window_of_steps(tiny_config, store):
     assert np.average(first, weights=images) == pytest.approx(run.history["loss"][0], rel=1e-4)
     with pytest.raises(ValueError, match="must be positive"):
         loss_window_steps(0, 100)
+
+
+def test_a_weight_average_is_what_validation_sees_and_what_the_run_keeps(tiny_config, store):
+    """With ``ema_momentum`` every validation uses the averaged weights (the last epoch's
+    validation equals the final one, which uses the weights fit ends with), and the average
+    changes the result; existing configs keep their keys."""
+    assert tiny_config.replace(ema_momentum=0.0, test_flip=False).key == tiny_config.key
+    averaged = train(tiny_config.replace(ema_momentum=0.9), store=store, verbose=False)
+    plain = train(tiny_config, store=store, verbose=False)
+    for run in (averaged, plain):
+        assert run.history["val_accuracy"][-1] == pytest.approx(run["val_accuracy"], abs=1e-6)
+    assert averaged["val_accuracy"] != plain["val_accuracy"]
+    assert "test_accuracy_no_flip" not in averaged.result
+
+
+def test_flip_averaged_test_metrics_are_recorded_beside_the_plain_ones(tiny_config, store):
+    from fmnist_helpers.data import prepared_splits
+    from fmnist_helpers.recipe import flip_averaged_metrics
+
+    run = train(tiny_config.replace(test_flip=True), store=store, verbose=False)
+    plain = train(tiny_config, store=store, verbose=False)
+    assert run["test_accuracy_no_flip"] == pytest.approx(plain["test_accuracy"], abs=1e-6)
+    splits = prepared_splits(tiny_config.train_size, tiny_config.val_size, tiny_config.test_size)
+    loss, accuracy = flip_averaged_metrics(run.load_model(), splits["x_test"], splits["y_test"],
+                                           tiny_config.batch_size)
+    assert run["test_accuracy"] == pytest.approx(accuracy) and run["test_loss"] == pytest.approx(
+        loss, rel=1e-5)
+    assert run["test_accuracy"] != run["test_accuracy_no_flip"]
+    with pytest.raises(ValueError, match="ema_momentum must be in"):
+        tiny_config.replace(ema_momentum=1.0)
