@@ -127,10 +127,12 @@ def test_on_a_cluster_a_killed_worker_is_retried_and_a_failing_run_recorded(tmp_
     """)
     process = _on_cluster([sys.executable, "-c", driver,
                            json.dumps([c.to_dict() for c in configs]), str(store)], store)
-    # Once a good run has finished an epoch (its backup is written), kill every training task.
+    # Once a good run has finished an epoch and its backup is written (the epoch log comes
+    # first; under load the backup can follow seconds later), kill every training task.
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
-        if any((store / f".partial-{c.key}" / "epochs.json").exists() for c in configs[1:]):
+        if any((store / f".partial-{c.key}" / "backup" / "training_metadata.json").exists()
+               for c in configs[1:]):
             break
         time.sleep(0.5)
     killed = _task_processes()

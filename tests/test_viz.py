@@ -84,3 +84,24 @@ def test_verdict_bars_count_each_verdict():
     assert [t.get_text() for t in ax.get_yticklabels()] == list(claims.VERDICTS)
     assert [p.get_width() for p in ax.patches] == [2, 0, 0, 1, 0]
     assert ax.get_xlabel() == "claims"
+
+
+def test_the_verdict_matrix_names_every_verdict_and_marks_the_claims_that_differ():
+    from fmnist_helpers.viz.legibility import problems
+
+    ledger = pd.DataFrame({"claim": [c.claim for c in claims.CLAIMS],
+                           "verdict": claims.SUPPORTED},
+                          index=[c.number for c in claims.CLAIMS])
+    other = ledger.copy()
+    other.loc[4, "verdict"] = claims.NOT_TESTABLE
+    fig = viz.verdict_matrix({"converged: the verdicts": ledger, "this build: quick": other},
+                             title="The seed's claims")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == len(claims.CLAIMS)
+    assert labels[3].startswith("≠ 4. ") and not any(label.startswith("≠") for label in
+                                                      labels[:3] + labels[4:])
+    assert _texts(fig).count(claims.NOT_TESTABLE) == 1
+    assert _texts(fig).count(claims.SUPPORTED) == 2 * len(claims.CLAIMS) - 1
+    assert problems(fig) == []
+    single = viz.verdict_matrix({"this build: smoke": ledger}, title="The seed's claims")
+    assert problems(single) == [] and "≠" not in single.axes[0].get_title()

@@ -45,7 +45,7 @@ def verdict_matrix(ledgers: dict[str, pd.DataFrame], *, title: str):
     """
     names = list(ledgers)
     first = ledgers[names[0]]
-    fig, ax = plt.subplots(figsize=(4.2 + 2.3 * len(names), 0.36 * len(first) + 1.4))
+    fig, ax = plt.subplots(figsize=(max(9.0, 4.2 + 2.3 * len(names)), 0.36 * len(first) + 1.4))
     labels = []
     for row, (number, claim) in enumerate(first["claim"].items()):
         verdicts = [ledgers[n].loc[number, "verdict"] if number in ledgers[n].index else None
@@ -67,7 +67,7 @@ def verdict_matrix(ledgers: dict[str, pd.DataFrame], *, title: str):
         spine.set_visible(False)
     ax.tick_params(length=0)
     ax.grid(False)
-    ax.set_title(title + "  (≠: the verdicts differ)", fontsize=11)
+    ax.set_title(f"{title}\n(≠: the verdicts differ)" if len(names) > 1 else title, fontsize=11)
     fig.tight_layout()
     return _done(fig)
 
