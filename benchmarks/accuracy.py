@@ -14,7 +14,7 @@ profile's claims ledger.
 On a 2-core CPU one run takes one to one and a half hours.
 
 Usage:
-    python benchmarks/accuracy.py [--rows convnet,...,convnet_erasing] [--seeds 1]
+    python benchmarks/accuracy.py [--rows convnet,...,convnet_long] [--seeds 1]
                                   [--report-only]
 """
 
