@@ -105,3 +105,17 @@ def test_the_verdict_matrix_names_every_verdict_and_marks_the_claims_that_differ
     assert problems(fig) == []
     single = viz.verdict_matrix({"this build: smoke": ledger}, title="The seed's claims")
     assert problems(single) == [] and "≠" not in single.axes[0].get_title()
+
+
+@pytest.mark.parametrize("epochs", [4, 20, 50])
+def test_learning_curves_stay_legible_for_long_runs(epochs):
+    from fmnist_helpers.viz.legibility import problems
+
+    falling = list(np.linspace(1.0, 0.2, epochs))
+    history = {"loss": falling, "val_loss": falling, "accuracy": falling[::-1],
+               "val_accuracy": falling[::-1]}
+    fig = viz.learning_curves(history, title="run")
+    assert problems(fig) == []
+    ticks = fig.axes[0].get_xticks()
+    assert all(float(t).is_integer() for t in ticks)
+    assert (len(ticks) == epochs) if epochs <= 10 else (len(ticks) <= 12)

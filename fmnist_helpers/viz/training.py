@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from fmnist_helpers.stats import mean_interval
 from fmnist_helpers.viz.common import _done, wrapped
@@ -76,7 +77,7 @@ def learning_curves(history: dict[str, list], *, title: str):
                 ax.plot(epochs[:len(values)], values, style, label=label, markersize=4)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.set_xticks(epochs)
+        _epoch_ticks(ax, epochs)
         ax.legend()
     loss_ax.set_title("loss (cross-entropy)")
     acc_ax.set_title("accuracy")
@@ -133,7 +134,7 @@ def study_curves(result, *, metrics=("loss", "val_loss")):
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.set_xticks(epochs)
+        _epoch_ticks(ax, epochs)
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
@@ -201,3 +202,12 @@ def study_accuracy(result):
                bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1))
     return _done(fig)
+
+
+def _epoch_ticks(ax, epochs: np.ndarray) -> None:
+    """Every epoch as a tick for short runs; whole-number ticks matplotlib spaces for long ones
+    (20 ticks in a small panel overlap)."""
+    if len(epochs) <= 10:
+        ax.set_xticks(epochs)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
