@@ -27,11 +27,14 @@ documentation (``num_gpus`` in ``.options``, ``tf.config.experimental.set_memory
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import os
 import shutil
+import signal
 import tarfile
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -188,21 +191,14 @@ def execute_on_cluster(configs: list[RunConfig], address: str, store: RunStore, 
         pending = {task.remote(c.to_dict(), str(store.root), token, cpus_per_run): c
                    for c in configs}
         try:
-            while pending:
-                (ref,), _ = ray.wait(list(pending), num_returns=1)
-                config = pending.pop(ref)
-                try:
-                    done = ray.get(ref)
-                    if "entry" in done:
-                        commit_packed(store, config, done.pop("entry"))
-                except ray.exceptions.RayTaskError as error:
-                    cause = error.cause if error.cause is not None else error
-                    failed(config, f"{type(cause).__name__}: {cause}")
-                except (ray.exceptions.RayError, ValueError, OSError) as error:
-                    failed(config, f"{type(error).__name__}: {error}")
-                else:
-                    per_node[done["node"]] += 1
-                    trained(done)
+            with _ctrl_c_as_a_flag() as interrupted:
+                while pending:
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                    if ready:
+                        config = pending.pop(ready[0])
+                        _collect(ready[0], config, store, per_node, trained, failed)
         except KeyboardInterrupt:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -211,3 +207,44 @@ def execute_on_cluster(configs: list[RunConfig], address: str, store: RunStore, 
         (store.root / TOKEN_FILE).unlink(missing_ok=True)
         ray.shutdown()
     return dict(per_node)
+
+
+@contextlib.contextmanager
+def _ctrl_c_as_a_flag():
+    """While waiting for tasks, Ctrl-C only sets a flag the wait loop checks every second.
+
+    On a loaded machine a Ctrl-C raised as ``KeyboardInterrupt`` at an arbitrary moment was lost
+    twice (the driver went on to finish every run; the likely place is a callback Ray runs from
+    C++, where an exception is only printed as "ignored"). A flag cannot be lost, and an entry
+    being committed when it comes is committed first. Off the main thread (where Python allows
+    no signal handler) the default handling stays.
+
+    Yields:
+        A ``threading.Event`` set on SIGINT.
+    """
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _collect(ref, config: RunConfig, store: RunStore, per_node: collections.Counter,
+             trained: Callable, failed: Callable) -> None:
+    """Take one finished task's outcome: commit an entry sent back, record a failure."""
+    try:
+        done = ray.get(ref)
+        if "entry" in done:
+            commit_packed(store, config, done.pop("entry"))
+    except ray.exceptions.RayTaskError as error:
+        cause = error.cause if error.cause is not None else error
+        failed(config, f"{type(cause).__name__}: {cause}")
+    except (ray.exceptions.RayError, ValueError, OSError) as error:
+        failed(config, f"{type(error).__name__}: {error}")
+    else:
+        per_node[done["node"]] += 1
+        trained(done)
