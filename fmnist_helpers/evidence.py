@@ -181,12 +181,10 @@ def grid_summary(profile_name: str, store: RunStore | None = None) -> dict:
     planned_runs = plan(profile_name, store=store)
     found, from_records = [], 0
     for planned in planned_runs:
-        run = store.get(planned.config)
-        if run is None:
-            run = records.find(planned.config)
-            from_records += run is not None
+        run = records.lookup(store, planned.config)
         if run is not None:
             found.append(run)
+            from_records += isinstance(run, records.RecordedRun)
     finished = sorted(_finished(run) for run in found)
     total = len(planned_runs)
     return {"runs": total, "stored": len(found) - from_records, "from_records": from_records,

@@ -35,7 +35,7 @@ def stored_runs(store, config, seeds: int) -> list:
     runs = []
     for seed in range(seeds):
         seeded = config.replace(seed=seed)
-        run = store.get(seeded) or records.find(seeded)
+        run = records.lookup(store, seeded)
         if run is not None:
             runs.append(run)
     return runs

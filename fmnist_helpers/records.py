@@ -167,6 +167,19 @@ def find(config: RunConfig, directory: Path | None = None) -> RecordedRun | None
     return read(path) if path.is_file() else None
 
 
+def lookup(store, config: RunConfig) -> Run | None:
+    """The store's run of ``config``, else its committed record, else ``None``.
+
+    Args:
+        store: A ``RunStore`` (anything with ``get(config)``).
+        config: The run config.
+
+    Returns:
+        The stored ``Run``; failing that the ``RecordedRun`` of its record; failing that ``None``.
+    """
+    return store.get(config) or find(config)
+
+
 def compare(recorded: dict, replayed: dict, epochs: range, tolerance: float) -> list[str]:
     """The differences between two histories over some epochs.
 

@@ -366,8 +366,7 @@ def run_study(name: str, profile_name: str, *, seeds: int | None = None,
     runs = {variant.key: [] for variant in study.variants}
     store = RunStore()
     for variant, seed, config in study_configs(name, profile_name, seeds=seeds):
-        run = store.get(config) or records.find(config) or train(config, store=store,
-                                                                  verbose=False)
+        run = records.lookup(store, config) or train(config, store=store, verbose=False)
         runs[variant.key].append(run)
         if verbose:
             outcome = (f"DIVERGED at epoch {run['diverged_epoch']}" if run.diverged else
