@@ -374,6 +374,12 @@ class CommittedLedger:
         now = json.loads(json.dumps(get_profile(self.profile).summary()))
         return now != self.settings
 
+    def _trained_when(self) -> str:
+        """When the ledger's runs finished: 'on DATE' or 'DATE to DATE'."""
+        first, last = ((self.grid.get(end) or "?")[:10] for end in ("first_finished",
+                                                                    "last_finished"))
+        return f"on {first}" if first == last else f"{first} to {last}"
+
     def describe(self) -> str:
         """One line of provenance, for the pages and the index."""
         s = self.settings
@@ -381,8 +387,7 @@ class CommittedLedger:
         return (f"{self.profile} profile ({s.get('seeds')} seeds; {images} training images, "
                 f"width ×{s.get('width')}, {s.get('epochs')} epochs, batch {s.get('batch_size')}, "
                 f"Adam {s.get('learning_rate')}): {self.grid.get('runs')} runs trained "
-                f"{self.grid.get('first_finished', '?')[:10]} to "
-                f"{self.grid.get('last_finished', '?')[:10]}, judged {self.judged[:10]} on "
+                f"{self._trained_when()}, judged {self.judged[:10]} on "
                 f"{describe_machine(self.machine)} (Python {self.machine.get('python')}, "
                 f"TensorFlow {self.machine.get('tensorflow')}, Keras {self.machine.get('keras')}, "
                 f"lock file {self.machine.get('lock')})")
