@@ -14,6 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from fmnist_helpers import cluster, plan
@@ -94,15 +95,8 @@ def test_a_two_node_cluster_trains_a_smoke_grid_as_in_process(tmp_path):
 
 def _task_processes() -> list[int]:
     """PIDs of Ray workers executing a training task (Ray titles them ``ray::_train_task``)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                if handle.read().startswith(b"ray::_train_task"):
-                    found.append(int(entry))
-        except (OSError, ValueError):
-            continue
-    return found
+    return [process.pid for process in psutil.process_iter(["cmdline"])
+            if " ".join(process.info["cmdline"] or ()).startswith("ray::_train_task")]
 
 
 @pytest.mark.slow
@@ -162,15 +156,11 @@ def test_the_cluster_address_is_checked_before_anything_starts(monkeypatch):
 
 def _driver_pid(marker: str) -> int | None:
     """The PID of the ``fmnist-report runs`` driver whose command line names ``marker``."""
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().split(b"\0")
-        except (OSError, ValueError):
-            continue
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
         # The driver itself, not the namespace helpers whose arguments repeat its command.
-        if command[1:3] == [b"-m", b"fmnist_helpers.cli"] and marker.encode() in command:
-            return int(entry)
+        if command[1:3] == ["-m", "fmnist_helpers.cli"] and marker in command:
+            return process.pid
     return None
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from fmnist_helpers import executor, fullscale, plan
@@ -88,18 +89,13 @@ def test_a_run_that_raises_is_recorded_and_the_others_complete(tmp_path, monkeyp
 def _workers_of(pid: int) -> list[int]:
     """The spawned worker processes of a process (not its resource tracker)."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for child in psutil.Process(pid).children():
         try:
-            with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().replace(b"\0", b" ").decode()
-        except OSError:
+            command = " ".join(child.cmdline())
+        except psutil.Error:
             continue
-        if parent == pid and "spawn_main" in command and "resource_tracker" not in command:
-            found.append(int(entry))
+        if "spawn_main" in command and "resource_tracker" not in command:
+            found.append(child.pid)
     return found
 
 
