@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fmnist_helpers.fullscale import full_scale_counts
 from fmnist_helpers.judges import (
     judge_adam_rmsprop,
     judge_augmentation,
@@ -356,7 +357,8 @@ class CommittedLedger:
         judged: When the ledger was judged (UTC, ISO 8601).
         machine: Where (``provenance.machine``: CPU, cores, GPUs, versions, lock file hash).
         grid: The runs it rests on: ``runs``, ``from_records``, ``train_seconds`` (summed over
-            runs), ``first_finished`` and ``last_finished``.
+            runs), ``first_finished``, ``last_finished`` and ``full_scale`` (runs found per
+            full-scale row, which the full-scale claims are judged on).
         path: The file it was read from.
     """
 
@@ -373,6 +375,18 @@ class CommittedLedger:
         """Whether the profile's settings have changed since the ledger was judged."""
         now = json.loads(json.dumps(get_profile(self.profile).summary()))
         return now != self.settings
+
+    @property
+    def full_scale_changed(self) -> list[str]:
+        """Full-scale rows whose runs (stored or recorded) differ in number from the judged ones.
+
+        The full-scale claims rest on those runs, which train apart from the profile's grid.
+        """
+        judged = self.grid.get("full_scale")
+        if judged is None:
+            return []
+        now = full_scale_counts()
+        return [key for key, count in now.items() if count != judged.get(key, 0)]
 
     def _trained_when(self) -> str:
         """When the ledger's runs finished: 'on DATE' or 'DATE to DATE'."""

@@ -12,7 +12,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from fmnist_helpers.claims import differences as claims_differences
-from fmnist_helpers.fullscale import STANDARD_RECIPE, describe_recipe
+from fmnist_helpers.fullscale import FULL_SCALE_ROWS, STANDARD_RECIPE, describe_recipe
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.sections import job_title
 from fmnist_helpers.seed_report import SEED_RECIPE
@@ -286,6 +286,12 @@ def verdicts_intro(verdicts, ledger: pd.DataFrame, profile_name: str):
     if verdicts.stale:
         text += ("\n\n**Note:** the profile's settings have changed since this ledger was "
                  "judged; judge it again (`fmnist-report records ledger`).")
+    changed = verdicts.full_scale_changed
+    if changed:
+        text += ("\n\n**Note:** full-scale runs have been trained or recorded since this ledger "
+                 f"was judged ({', '.join(FULL_SCALE_ROWS[key][0] for key in changed)}), and "
+                 "the full-scale claims rest on them; judge it again (`fmnist-report records "
+                 f"ledger --profile {verdicts.profile}`).")
     return Markdown(text)
 
 

@@ -17,7 +17,11 @@ from fmnist_helpers import attacks, embed, evaluate, explain, records, sanity
 from fmnist_helpers.claims import judge_all, write_verdicts
 from fmnist_helpers.config import change_key
 from fmnist_helpers.data import probe_set
-from fmnist_helpers.fullscale import full_scale_configs, stored_test_accuracies
+from fmnist_helpers.fullscale import (
+    full_scale_configs,
+    full_scale_counts,
+    stored_test_accuracies,
+)
 from fmnist_helpers.plan import plan
 from fmnist_helpers.profiles import ACCURACY_THRESHOLDS, get_profile
 from fmnist_helpers.runs import RunStore
@@ -191,7 +195,8 @@ def grid_summary(profile_name: str, store: RunStore | None = None) -> dict:
             "missing": total - len(found),
             "train_seconds": round(sum(run.result.get("train_seconds") or 0 for run in found)),
             "first_finished": finished[0] if finished else None,
-            "last_finished": finished[-1] if finished else None}
+            "last_finished": finished[-1] if finished else None,
+            "full_scale": full_scale_counts(store)}
 
 
 def _finished(run) -> str:

@@ -41,6 +41,21 @@ def stored_runs(store, config, seeds: int) -> list:
     return runs
 
 
+def full_scale_counts(store=None) -> dict[str, int]:
+    """How many runs of each full-scale row the store holds or the records hold.
+
+    Args:
+        store: A ``RunStore`` (default: ``RunStore()``).
+
+    Returns:
+        ``{row key: runs found}`` over the full profile's seeds, for every row.
+    """
+    store = store or RunStore()
+    seeds = get_profile("full").seeds
+    return {key: len(stored_runs(store, config, seeds))
+            for key, config in full_scale_configs().items()}
+
+
 def stored_test_accuracies(store, config, seeds: int) -> list[float]:
     """Test accuracies of a config's stored runs that did not diverge.
 

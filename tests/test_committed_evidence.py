@@ -56,7 +56,14 @@ def test_a_committed_ledger_reads_back_with_its_provenance(smoke_site, tmp_path,
     assert grid["runs"] == len(plan("smoke")) == grid["stored"] and grid["missing"] == 0
     assert grid["train_seconds"] > 0 and grid["first_finished"] <= grid["last_finished"]
     assert committed.describe().startswith("smoke profile (2 seeds; 1,000 training images")
-    assert not committed.stale
+    assert not committed.stale and not committed.full_scale_changed
+    # The full-scale claims rest on runs trained apart from the grid: when full-scale runs are
+    # recorded after the judging (here: the committed records, hidden from the judging by the
+    # test records directory), the ledger says which rows changed.
+    assert not any(grid["full_scale"].values())
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(COMMITTED))
+    assert "convnet_recipe" in committed.full_scale_changed
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path / "no-records"))
     # A ledger that names claims this code does not have is refused, not shown.
     data = json.loads(committed.path.read_text())
     data["rows"] = data["rows"][:-1]
