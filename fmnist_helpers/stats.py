@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import warnings
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -195,8 +196,13 @@ def compare(a, b, *, paired: bool = True, alpha: float = 0.05) -> Comparison:
             not paired and x.std() == 0 and y.std() == 0):
         # No spread to estimate an error from (or identical differences): no interval.
         return Comparison(difference, math.nan, math.nan, math.nan, n, paired, alpha)
-    result = (scipy_stats.ttest_rel(x, y) if paired
-              else scipy_stats.ttest_ind(x, y, equal_var=False))
+    with warnings.catch_warnings():
+        if not paired and (np.ptp(x) == 0 or np.ptp(y) == 0):
+            # One arm repeats one value: its variance is exactly 0 and Welch's test rests on the
+            # other arm's; SciPy still warns of "precision loss" for a constant sample.
+            warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        result = (scipy_stats.ttest_rel(x, y) if paired
+                  else scipy_stats.ttest_ind(x, y, equal_var=False))
     interval = result.confidence_interval(confidence_level=1 - alpha)
     return Comparison(difference, float(interval.low), float(interval.high),
                       float(result.pvalue), n, paired, alpha)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from fmnist_helpers import stats
 
@@ -95,6 +98,16 @@ def test_the_interval_rule_calls_a_difference_that_is_not_there_at_most_alpha(se
 def test_the_old_spread_rule_did_not_hold_its_error_rate_at_two_seeds():
     rate = _simulated_rate(stats.is_clear_difference, 2, 0.0)
     assert rate > 0.15  # about 21%: why the ledger moves to the interval rule
+
+
+def test_welch_with_one_constant_arm_is_the_other_arms_interval_without_a_warning():
+    varied, constant = [0.71, 0.74, 0.78], [0.6, 0.6, 0.6]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SciPy's "precision loss" would reach the pages
+        c = stats.compare(varied, constant, paired=False)
+    one_sample = scipy_stats.ttest_1samp(np.subtract(varied, 0.6), 0).confidence_interval(0.95)
+    assert c.low == pytest.approx(one_sample.low) and c.high == pytest.approx(one_sample.high)
+    assert c.difference == pytest.approx(np.mean(varied) - 0.6) and c.clear
 
 
 def test_tost_calls_close_arms_equal_and_far_ones_not():
