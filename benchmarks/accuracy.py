@@ -66,8 +66,10 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
     shown = full_scale_display(full_scale_table(store))
     lines += ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     lines += ["| " + " | ".join(values) + " |" for values in shown.itertuples(index=False)]
-    lines += ["", ("Runs are kept in the run store (`runs/`), where the full profile's claims "
-              "ledger (`10_conclusions`) finds them."), ""]
+    lines += ["", ("Runs are kept in the run store (`runs/`); `fmnist-report records export KEY "
+              "... --runs-dir DIR` writes them as committed records (`records/`), which every "
+              "report's full-scale table and the verdicts ledger read (the `from` column). "
+              "Rows read from records were measured where and when that column says."), ""]
     text = "\n".join(lines)
     path.write_text(text)
     return text
