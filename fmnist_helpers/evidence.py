@@ -26,7 +26,13 @@ from fmnist_helpers.plan import plan
 from fmnist_helpers.profiles import ACCURACY_THRESHOLDS, get_profile
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.sections import analysis_arguments, get_section
-from fmnist_helpers.stats import CONVERGENCE_TOLERANCE, convergence, rise_fraction, val_loss_rises
+from fmnist_helpers.stats import (
+    CONVERGENCE_TOLERANCE,
+    convergence,
+    rise_fraction,
+    stayed_at_chance,
+    val_loss_rises,
+)
 from fmnist_helpers.studies import STUDIES, StudyResult, run_study
 from fmnist_helpers.train import baseline_run
 
@@ -46,8 +52,9 @@ def study_facts(result: StudyResult) -> dict:
     Returns:
         ``{change key: {"label", "group", "changes", "test_accuracy", "val_accuracy",
         "epoch1_val_accuracy", "epoch1_val_loss", "val_loss_rises", "loss_rise_fraction",
-        "convergence"}}``, in the study's order; the metrics are per-seed lists (``None`` for a
-        diverged run's accuracies, or a measure the run did not record).
+        "convergence", "at_chance"}}``, in the study's order; the metrics are per-seed lists
+        (``None`` for a diverged run's accuracies, or a measure the run did not record);
+        ``at_chance`` is true for a seed that did not learn (``stats.stayed_at_chance``).
     """
     out = {}
     for variant in result.study.variants:
@@ -65,6 +72,7 @@ def study_facts(result: StudyResult) -> dict:
             "val_loss_rises": [val_loss_rises(r.history) for r in runs],
             "loss_rise_fraction": [_rise_fraction(r) for r in runs],
             "convergence": [_convergence(r) for r in runs],
+            "at_chance": [not r.diverged and stayed_at_chance(r.history) for r in runs],
         }
     return out
 

@@ -92,6 +92,38 @@ def epochs_to_reach(history: dict[str, list], threshold: float) -> int | None:
     return None
 
 
+#: How far above chance (1/classes) a validation accuracy may sit and still count as "did not
+#: learn": a 10-class model that never passes 12% has learned nothing a reader would call a
+#: classifier (our slowest learner that does learn, SGD at lr 1e-3 on the converged profile,
+#: passes 12% by epoch 8 and ends at 25%).
+CHANCE_MARGIN = 0.02
+
+
+def stayed_at_chance(history: dict[str, list], *, classes: int = 10,
+                     margin: float = CHANCE_MARGIN) -> bool:
+    """Whether a run's validation accuracy never rose above chance: a run that did not learn.
+
+    Such a run (e.g. every ReLU dead after a too-large first step) has a finite loss, so it is
+    not diverged, yet its accuracies say nothing about the variant's ability to learn.
+
+    Args:
+        history: A run's history (``val_accuracy`` per epoch; ``None`` where not finite).
+        classes: Number of classes (chance is ``1 / classes``).
+        margin: How far above chance still counts as chance.
+
+    Returns:
+        ``True`` when the run has at least one finite validation accuracy and none exceeds
+        ``1 / classes + margin``.
+
+    Raises:
+        ValueError: If ``classes`` is below 2 or ``margin`` is negative.
+    """
+    if classes < 2 or margin < 0:
+        raise ValueError(f"classes must be >= 2 and margin >= 0, got {classes} and {margin}.")
+    values = finite(history.get("val_accuracy", []))
+    return len(values) > 0 and bool(values.max() <= 1 / classes + margin)
+
+
 def val_loss_rises(history: dict[str, list]) -> int:
     """Number of epochs whose validation loss is higher than the epoch before (oscillation)."""
     losses = [v for v in history.get("val_loss", []) if v is not None]

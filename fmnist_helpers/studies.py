@@ -31,6 +31,7 @@ from fmnist_helpers.stats import (
     convergence,
     epochs_to_reach,
     spread,
+    stayed_at_chance,
     val_loss_rises,
 )
 from fmnist_helpers.train import train
@@ -199,6 +200,7 @@ class StudyResult:
             test = [v for v in self.values(label, "test_accuracy") if v is not None]
             reach = [epochs_to_reach(r.history, self.threshold) for r in runs]
             diverged = sum(r.diverged for r in runs)
+            chance = sum(not r.diverged and stayed_at_chance(r.history) for r in runs)
             row = {"group": variant.group} if variant.group else {}
             row.update({
                 "variant": variant.label,
@@ -211,8 +213,12 @@ class StudyResult:
                 "val loss rises": np.mean([val_loss_rises(r.history) for r in runs]),
                 "train seconds": np.mean([r["train_seconds"] for r in runs]),
                 "diverged": f"{diverged}/{len(runs)}" if diverged else "",
+                "at chance": f"{chance}/{len(runs)}" if chance else "",
             })
             rows.append(row)
+        if not any(row["at chance"] for row in rows):  # the column only where a run did not learn
+            for row in rows:
+                del row["at chance"]
         index = ["group", "variant"] if "group" in rows[0] else "variant"
         table = pd.DataFrame(rows).set_index(index)
         return table.round({"val accuracy": 4, "val spread": 4, "test accuracy": 4,
@@ -263,6 +269,14 @@ class StudyResult:
             epochs = sorted({r["diverged_epoch"] for r in runs if r.diverged})
             sentences.append(f"{label} diverged in {count} of {len(runs)} seed(s) "
                              f"(loss not finite at epoch {', '.join(map(str, epochs))}).")
+        for label in labels:
+            runs = self.runs[label]
+            stuck = [r.config.seed for r in runs if not r.diverged and stayed_at_chance(r.history)]
+            if stuck:
+                sentences.append(
+                    f"{label} did not learn in {len(stuck)} of {len(runs)} seed(s) (seed "
+                    f"{', '.join(map(str, stuck))}: validation accuracy at chance, 10%, every "
+                    "epoch, its loss finite); its mean and interval include them.")
         scored = [(np.mean([v for v in self.values(label, "val_accuracy") if v is not None]), label)
                   for label in labels if label not in diverged
                   or any(not r.diverged for r in self.runs[label])]

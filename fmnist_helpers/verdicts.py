@@ -215,7 +215,14 @@ def still_improving(arms: list[dict]) -> list[str]:
 
 def _gated(verdict: Verdict, arms: list[dict], facts: dict) -> Verdict:
     """Replace a final-accuracy verdict by "not testable at this budget" if its runs were still
-    improving; the evidence keeps the numbers, and says why."""
+    improving; the evidence keeps the numbers, and says why. Seeds that did not learn (their
+    validation accuracy at chance every epoch) are named in the evidence either way."""
+    stuck = [f"{arm['label']} in {sum(arm['at_chance'])} of {len(arm['at_chance'])}"
+             for arm in arms if any(arm.get("at_chance") or ())]
+    if stuck:
+        verdict = dataclasses.replace(verdict, evidence=verdict.evidence + " Did not learn "
+                                      "(validation accuracy at chance every epoch, loss finite; "
+                                      "counted in the means): " + "; ".join(stuck) + " seed(s).")
     reasons = still_improving(arms)
     if not reasons:
         return verdict

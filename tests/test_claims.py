@@ -283,6 +283,16 @@ def test_the_gate_says_why_and_keeps_the_numbers():
     assert claims.judge_all(facts).loc[12, "verdict"] == SUPPORTED
 
 
+def test_seeds_that_did_not_learn_are_named_in_the_evidence():
+    facts = copy.deepcopy(_facts())
+    assert "Did not learn" not in claims.judge_all(facts).loc[12, "evidence"]
+    _set(facts, "learning_rate", "lr 0.01", at_chance=[False, True, False])
+    row = claims.judge_all(facts).loc[12]
+    assert row["verdict"] == SUPPORTED  # the verdict rests on the numbers, which include it
+    assert "Did not learn (validation accuracy at chance every epoch, loss finite; counted in " \
+        "the means): lr 0.01 in 1 of 3 seed(s)." in row["evidence"]
+
+
 def test_holm_adjusts_across_the_ledger():
     ledger = claims.judge_all(_facts())
     assert ledger.loc[4, "holm"].startswith("holds (adjusted p = ")

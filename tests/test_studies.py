@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_helpers import studies
+from fmnist_helpers import stats, studies
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import Run, RunConfig
 from fmnist_helpers.sections import EXPERIMENT_STUDIES
@@ -62,6 +62,31 @@ def test_diverged_runs_are_reported_not_dropped():
     assert math.isnan(table.loc["SGD", "val accuracy"])
     observations = " ".join(result.observations())
     assert "SGD diverged in 2 of 2 seed(s) (loss not finite at epoch 2)" in observations
+
+
+def test_runs_that_stay_at_chance_are_named_not_hidden():
+    result = result_for([[0.9, 0.91, 0.9], [0.9, 0.9, 0.89], [0.85, 0.86, 0.84],
+                         [0.85, 0.86, 0.84]])
+    assert "at chance" not in result.table().columns  # every run learned: no empty column
+    stuck = result.runs["SGD"][1]
+    stuck.history["val_accuracy"] = [0.1, 0.1, 0.1, 0.1]
+    table = result.table()
+    assert table.loc["SGD", "at chance"] == "1/3" and table.loc["Adam", "at chance"] == ""
+    assert table.loc["SGD", "diverged"] == ""
+    observations = " ".join(result.observations())
+    assert "SGD did not learn in 1 of 3 seed(s) (seed 1: validation accuracy at chance" in (
+        observations)
+    assert "Adam did not learn" not in observations
+
+
+def test_stayed_at_chance_reads_the_whole_validation_curve():
+    assert stats.stayed_at_chance({"val_accuracy": [0.1, None, 0.11, 0.1]})
+    assert not stats.stayed_at_chance({"val_accuracy": [0.1, 0.1, 0.13]})  # it started to learn
+    assert not stats.stayed_at_chance({"val_accuracy": [None, None]})  # diverged: not this
+    assert not stats.stayed_at_chance({"val_accuracy": [0.34]}, classes=3, margin=0.0)
+    assert stats.stayed_at_chance({"val_accuracy": [0.34]}, classes=3, margin=0.01)
+    with pytest.raises(ValueError, match="classes must be >= 2"):
+        stats.stayed_at_chance({"val_accuracy": [0.1]}, classes=1)
 
 
 def test_grouped_study_keys_are_unique():
