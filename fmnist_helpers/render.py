@@ -13,8 +13,6 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from fmnist_helpers.profiles import get_profile
-
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
@@ -42,7 +40,10 @@ PROFILE_PLACEHOLDER = "{{profile}}"
 
 
 def fill_profile(notebook) -> str | None:
-    """Replace ``{{profile}}`` in markdown cells with the profile the notebook ran with.
+    """Replace ``{{profile}}`` in markdown cells with the name of the profile the notebook ran with.
+
+    Only the name: each notebook's first output is ``display.profile_banner``, which states the
+    profile's description and settings (saying them twice crowded every page's top).
 
     Args:
         notebook: An executed ``nbformat`` notebook (papermill records its parameters in the
@@ -59,11 +60,7 @@ def fill_profile(notebook) -> str | None:
                 for line in cell.source.splitlines():
                     if line.startswith("profile"):
                         name = line.split("=", 1)[1].split("#")[0].strip().strip("\"'")
-    try:
-        profile = get_profile(name)
-        text = f"`{profile.name}` — {profile.description}"
-    except ValueError:
-        text = f"`{name}`"
+    text = f"`{name}`"  # the banner below states its description and settings
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and PROFILE_PLACEHOLDER in cell.source:
             cell.source = cell.source.replace(PROFILE_PLACEHOLDER, text)

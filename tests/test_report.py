@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -12,6 +13,7 @@ import nbformat
 import pytest
 
 from fmnist_helpers import report
+from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.sections import SECTION_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -68,6 +70,8 @@ def test_executed_notebooks_hold_no_errors_and_html_embeds_figures(smoke_site, n
     page = (site / f"{name}.html").read_text()
     assert page.count('src="data:image/png;base64,') >= min_images
     assert "{{profile}}" not in page and "smoke" in page
+    # The profile's description is stated once, in the banner (not again in the intro line).
+    assert page.count(html.escape(get_profile("smoke").description, quote=False)) == 1
     assert "I0000 00:00" not in page  # TensorFlow's start-up log is dropped from the page
     assert "https://cdn" not in page and "cdnjs" not in page  # nothing loaded from the network
 
