@@ -13,6 +13,7 @@ from IPython.display import HTML, Markdown
 
 from fmnist_helpers.claims import differences as claims_differences
 from fmnist_helpers.fullscale import FULL_SCALE_ROWS, STANDARD_RECIPE, describe_recipe
+from fmnist_helpers.plan import grid_digest
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.sections import job_title
 from fmnist_helpers.seed_report import SEED_RECIPE
@@ -292,6 +293,12 @@ def verdicts_intro(verdicts, ledger: pd.DataFrame, profile_name: str):
                  f"was judged ({', '.join(FULL_SCALE_ROWS[key][0] for key in changed)}), and "
                  "the full-scale claims rest on them; judge it again (`fmnist-report records "
                  f"ledger --profile {verdicts.profile}`).")
+    judged = grid.get("digest")
+    if judged and judged != grid_digest(verdicts.profile):
+        text += ("\n\n**Note:** the runs of this ledger's grid are not the ones it was judged on "
+                 "(a run trained again, or a record exported anew or missing: their final "
+                 "accuracies differ); judge it again (`fmnist-report records ledger --profile "
+                 f"{verdicts.profile}`).")
     return Markdown(text)
 
 

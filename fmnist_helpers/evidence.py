@@ -187,7 +187,8 @@ def grid_summary(profile_name: str, store: RunStore | None = None) -> dict:
     Returns:
         ``runs`` (planned), ``stored``, ``from_records``, ``missing``, ``train_seconds`` (summed
         over the runs found), ``first_finished`` / ``last_finished`` (UTC dates of the runs
-        that recorded them).
+        that recorded them), ``full_scale`` (runs found per full-scale row) and ``digest``
+        (``records.digest`` of the runs found: ``plan.grid_digest`` recomputes it).
     """
     store = store or RunStore()
     planned_runs = plan(profile_name, store=store)
@@ -204,7 +205,7 @@ def grid_summary(profile_name: str, store: RunStore | None = None) -> dict:
             "train_seconds": round(sum(run.result.get("train_seconds") or 0 for run in found)),
             "first_finished": finished[0] if finished else None,
             "last_finished": finished[-1] if finished else None,
-            "full_scale": full_scale_counts(store)}
+            "full_scale": full_scale_counts(store), "digest": records.digest(found)}
 
 
 def _finished(run) -> str:

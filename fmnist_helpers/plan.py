@@ -163,6 +163,27 @@ def plan(profile_name: str, sections: list[str] | None = None, *,
     return list(runs.values())
 
 
+def grid_digest(profile_name: str, store: RunStore | None = None) -> str:
+    """The digest (``records.digest``) of the runs a profile's build would read now.
+
+    Each planned run is the store's, else its committed record; a run found in neither is left
+    out (so a missing run changes the digest too).
+
+    Args:
+        profile_name: The profile.
+        store: The run store (default: ``RunStore()``).
+
+    Returns:
+        16 hex digits.
+
+    Raises:
+        ValueError: If the profile is unknown.
+    """
+    store = store or RunStore()
+    found = [records.lookup(store, planned.config) for planned in plan(profile_name, store=store)]
+    return records.digest([run for run in found if run is not None])
+
+
 def _measured(store: RunStore) -> list[tuple[RunConfig, float]]:
     """(config, images/s) of every stored run that trained (not diverged)."""
     out = []

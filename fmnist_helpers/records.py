@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -178,6 +179,23 @@ def lookup(store, config: RunConfig) -> Run | None:
         The stored ``Run``; failing that the ``RecordedRun`` of its record; failing that ``None``.
     """
     return store.get(config) or find(config)
+
+
+def digest(runs) -> str:
+    """A short fingerprint of what a set of runs measured: their keys and final accuracies.
+
+    A committed ledger keeps the digest of the grid it was judged on, so a record exported anew
+    with other numbers (or a run trained again) after the judging is noticed (``plan.grid_digest``).
+
+    Args:
+        runs: Stored or recorded runs, in any order.
+
+    Returns:
+        16 hex digits of a SHA-256 over the sorted ``key val_accuracy test_accuracy`` lines.
+    """
+    lines = sorted(f"{run.key} {run.result.get('val_accuracy')!r} "
+                   f"{run.result.get('test_accuracy')!r}" for run in runs)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def compare(recorded: dict, replayed: dict, epochs: range, tolerance: float) -> list[str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fmnist_helpers import claims, evidence, provenance
-from fmnist_helpers.plan import plan
+from fmnist_helpers import claims, display, evidence, provenance
+from fmnist_helpers.plan import grid_digest, plan
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.runs import RunStore
 
@@ -100,6 +100,31 @@ def test_a_study_section_renders_from_records_alone_with_an_empty_run_store(smok
         return re.search(r"<table[^>]*dataframe.*?</table>", html, re.DOTALL)[0]
 
     assert table(page) == table((site / "05_dropout.html").read_text())
+
+
+@pytest.mark.skipif(not claims.ledger_path(VERDICTS_PROFILE, COMMITTED / "ledgers").is_file(),
+                    reason="no verdicts ledger committed yet")
+def test_the_committed_ledger_was_judged_on_the_committed_records(tmp_path, monkeypatch):
+    verdicts = claims.read_verdicts(VERDICTS_PROFILE, COMMITTED / "ledgers")
+    empty = RunStore(tmp_path / "empty-store")
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(empty.root))
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(COMMITTED))
+    assert grid_digest(VERDICTS_PROFILE, empty) == verdicts.grid["digest"]
+    note = "the runs of this ledger's grid are not the ones it was judged on"
+    assert note not in display.verdicts_intro(verdicts, verdicts.ledger, "quick").data
+    # A record exported anew with another number: the page says to judge the ledger again.
+    copied = tmp_path / "records"
+    shutil.copytree(COMMITTED, copied)
+    record = copied / f"{plan(VERDICTS_PROFILE, store=empty)[-1].config.key}.json"
+    data = json.loads(record.read_text())
+    data["result"]["test_accuracy"] += 0.001
+    record.write_text(json.dumps(data))
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(copied))
+    assert grid_digest(VERDICTS_PROFILE, empty) != verdicts.grid["digest"]
+    text = display.verdicts_intro(verdicts, verdicts.ledger, "quick").data
+    assert note in text and f"records ledger --profile {VERDICTS_PROFILE}`" in text
+    record.unlink()  # a missing record changes it too
+    assert grid_digest(VERDICTS_PROFILE, empty) != verdicts.grid["digest"]
 
 
 @pytest.mark.slow
