@@ -18,6 +18,7 @@ from fmnist_helpers.claims import judge_all, write_verdicts
 from fmnist_helpers.config import change_key
 from fmnist_helpers.data import probe_set
 from fmnist_helpers.fullscale import (
+    FULL_SCALE_SEEDS,
     full_scale_configs,
     full_scale_counts,
     stored_test_accuracies,
@@ -172,7 +173,7 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
                         "fgsm_success": float(fooling.table.loc["FGSM untargeted",
                                                                 "success_rate"])}
 
-    facts["full"] = {key: stored_test_accuracies(store, config, get_profile("full").seeds)
+    facts["full"] = {key: stored_test_accuracies(store, config, FULL_SCALE_SEEDS)
                      for key, config in full_scale_configs().items()}
     return facts
 

@@ -19,6 +19,7 @@ from fmnist_helpers.claims import (
     SUPPORTED,
 )
 from fmnist_helpers.config import change_key
+from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.sections import SECTION_NAMES
 from fmnist_helpers.stats import compare
 from fmnist_helpers.studies import STUDIES
@@ -418,6 +419,14 @@ def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path)
     assert last.loc[0, "val_accuracy"] == pytest.approx(0.952)
     figure = viz.full_scale_curves(curves, table)
     assert len(figure.axes) == 2 and len(figure.axes[0].lines) == 3
+    # A seed beyond the full profile's reaches the table, the ledger's facts and its counts alike.
+    convnet = fullscale.full_scale_configs()["convnet"]
+    _store_full_run(store, convnet.replace(seed=get_profile("full").seeds + 2), 0.911)
+    table = fullscale.full_scale_table(store)
+    assert fullscale.full_scale_counts(store)["convnet"] == 2 == (
+        table.loc["Our ConvNet (seed's recipe)", "seeds"])
+    assert fullscale.stored_test_accuracies(store, convnet, fullscale.FULL_SCALE_SEEDS) == (
+        pytest.approx([0.913, 0.911]))
     targets = {target for _, target, _ in fullscale.FULL_SCALE_ROWS.values()}
     assert len(figure.axes[1].lines) == 3 + len(targets)  # runs, then one line per target
     assert len(viz.full_scale_curves(fullscale.full_scale_curves(RunStore(tmp_path / "empty")),
