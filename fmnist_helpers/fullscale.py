@@ -192,13 +192,13 @@ def full_scale_table(store=None, *, max_seeds: int = FULL_SCALE_SEEDS) -> pd.Dat
         test = [float(r["test_accuracy"]) for r in runs]
         mean = float(np.mean(test)) if runs else np.nan
         _, low, high = mean_interval(test) if len(runs) > 1 else (mean, np.nan, np.nan)
-        from_records = [r.recorded for r in runs if isinstance(r, records.RecordedRun)]
+        from_records = sum(isinstance(r, records.RecordedRun) for r in runs)
         rows.append({
             "model": title, "seeds": len(runs), "test_accuracy": mean,
             "spread": spread(test) if len(runs) > 1 else np.nan,
             "ci_low": low, "ci_high": high,
-            "source": "; ".join((["run store"] if len(from_records) < len(runs) else [])
-                                + sorted(set(from_records))),
+            "source": "; ".join((["run store"] if from_records < len(runs) else [])
+                                + records.where_recorded(runs)),
             "val_accuracy": float(np.mean([r["val_accuracy"] for r in runs])) if runs else np.nan,
             "epochs": runs[0]["epochs_completed"] if runs else config.epochs,
             "minutes": float(np.mean([r["train_seconds"] for r in runs])) / 60 if runs else np.nan,

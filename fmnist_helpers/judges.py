@@ -94,8 +94,9 @@ def judge_mnist_clusters(facts: dict) -> Verdict:
 def _full_scale(facts: dict, key: str, target: float, label: str) -> Verdict:
     values = [v for v in facts.get("full", {}).get(key) or [] if v is not None]
     if not values:
-        return Verdict(INCONCLUSIVE, f"a full-scale claim; the run store holds no full-profile "
-                       f"{label} run yet (run benchmarks/accuracy.py). This profile "
+        return Verdict(INCONCLUSIVE, f"a full-scale claim; no full-profile {label} run is "
+                       "stored or recorded (records/) yet (train it: benchmarks/accuracy.py "
+                       f"--rows {key}). This profile "
                        f"({facts['profile']}) is not the seed's scale.")
     c = compare_to(values, target, alpha=ALPHA)
     text = (f"full-profile {label}: test accuracy {np.mean(values):.2%} over {len(values)} "

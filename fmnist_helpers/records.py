@@ -77,6 +77,29 @@ class RecordedRun(Run):
                 f"{describe_machine(self.provenance.get('machine', {}))}")
 
 
+def where_recorded(runs) -> list[str]:
+    """Where and when recorded runs were trained, one phrase per machine, dates as a range.
+
+    Args:
+        runs: Runs; those that are not :class:`RecordedRun` are left out.
+
+    Returns:
+        E.g. ``["recorded 2026-11-30 to 2026-12-01 on Intel(R) Xeon(R) ..., 2 cores, no GPU"]``,
+        sorted by machine.
+    """
+    dates: dict[str, list[str]] = {}
+    for run in runs:
+        if isinstance(run, RecordedRun):
+            machine_text = describe_machine(run.provenance.get("machine", {}))
+            dates.setdefault(machine_text, []).append(run.provenance.get("date", "?")[:10])
+    out = []
+    for machine_text, days in sorted(dates.items()):
+        first, last = min(days), max(days)
+        when = first if first == last else f"{first} to {last}"
+        out.append(f"recorded {when} on {machine_text}")
+    return out
+
+
 def _json_ready(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None

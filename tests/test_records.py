@@ -75,21 +75,22 @@ def test_the_full_scale_table_reads_records_where_the_store_has_no_run(tmp_path,
     config = fullscale.full_scale_configs()["convnet_recipe"]
     history = {name: [0.5] * config.epochs for name in ("loss", "accuracy", "val_loss",
                                                           "val_accuracy")}
-    for seed, accuracy in ((0, 0.9402), (1, 0.9415)):
+    for seed, accuracy, day in ((0, 0.9402, "2026-11-30"), (1, 0.9415, "2026-12-01")):
         seeded = config.replace(seed=seed)
         (tmp_path / f"{seeded.key}.json").write_text(json.dumps({
             "format": records.FORMAT, "key": seeded.key, "config": seeded.to_dict(),
             "history": history, "extras": {},
             "result": {"test_accuracy": accuracy, "val_accuracy": 0.943, "train_seconds": 5400.0,
                        "images_per_second": 300.0, "epochs_completed": 30, "diverged": False},
-            "provenance": {"date": "2026-11-30T12:00:00+00:00",
+            "provenance": {"date": f"{day}T12:00:00+00:00",
                            "machine": {"cpu": "Test CPU", "cores": 2, "gpus": []}}}))
     monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path))
     table = fullscale.full_scale_table(RunStore(tmp_path / "empty"))
     row = table.loc["Our ConvNet, standard recipe"]
     assert row["seeds"] == 2 and row["test_accuracy"] == pytest.approx(0.94085)
     assert row["ci_low"] < 0.9402 and row["ci_high"] > 0.9415
-    assert row["source"] == "recorded 2026-11-30 on Test CPU, 2 cores, no GPU"
+    # One phrase per machine, its dates as a range (not one phrase per date).
+    assert row["source"] == "recorded 2026-11-30 to 2026-12-01 on Test CPU, 2 cores, no GPU"
     assert table.loc["Our ConvNet (seed's recipe)", "seeds"] == 0
 
 
