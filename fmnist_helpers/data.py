@@ -469,12 +469,32 @@ def make_dataset(
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size).map(
         lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
-    )
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if training and augmentation is not None:
-        dataset = dataset.map(
-            lambda x, y: (augmentation(x, training=True), y),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+        dataset = dataset.map(lambda x, y: (augmentation(x, training=True), y),
+                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def advance_pipeline(dataset, epochs: int, *, augmented: bool) -> None:
+    """Advance a :func:`make_dataset` training pipeline's seeds by ``epochs`` epochs of a fit.
+
+    A Keras 3 fit makes two iterators an epoch (at its start, and one ahead at its end, unused),
+    each advancing the shuffle's seed; the augmentation's stream advances with each batch drawn.
+    A resumed run does the same first, to see an uninterrupted run's batches (tested).
+
+    Args:
+        dataset: The training ``tf.data.Dataset``.
+        epochs: Epochs to advance by (0: nothing).
+        augmented: Whether it augments (then one pass an epoch is drawn in full).
+
+    Raises:
+        ValueError: If ``epochs`` is negative.
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}.")
+    for _ in range(epochs):
+        for _ in dataset if augmented else ():  # consumed: advances both streams
+            pass
+        for _ in range(1 if augmented else 2):
+            iter(dataset)

@@ -12,7 +12,12 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from fmnist_helpers.claims import differences as claims_differences
-from fmnist_helpers.fullscale import FULL_SCALE_ROWS, STANDARD_RECIPE, describe_recipe
+from fmnist_helpers.fullscale import (
+    FULL_SCALE_ROWS,
+    STANDARD_RECIPE,
+    describe_recipe,
+    replay_note,
+)
 from fmnist_helpers.plan import grid_digest
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.sections import job_title
@@ -389,8 +394,12 @@ def full_scale_table(table: pd.DataFrame):
             "erasing adds rectangles of noise over 2-33% of half the images. Dropout 0.2 and "
             "the 30 epochs are the seed's.</p>")
     if not table["seeds"].all():
-        note += ("<p>Rows not run yet are trained by <code>make accuracy</code> "
-                 "(about an hour per run on 2 CPU cores).</p>")
+        note += ("<p>Rows not run yet are trained by <code>make accuracy</code> (on 2 CPU "
+                 "cores about 1.5 hours per run with the seed's recipe, 3 to 4 with the standard "
+                 "one).</p>")
+    replayed = replay_note(table)
+    if replayed:
+        note += f"<p>{html.escape(replayed)}</p>"
     return HTML("<table class='full-scale' style='font-size:0.9em'>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}")
 

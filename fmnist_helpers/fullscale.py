@@ -185,7 +185,8 @@ def full_scale_table(store=None, *, max_seeds: int = FULL_SCALE_SEEDS) -> pd.Dat
         ``val_accuracy`` (mean), ``epochs``, ``minutes`` (training per run), ``images_per_s``,
         ``target``, ``target_from``, ``reached`` (``None`` while no run is stored) and
         ``source`` (``"run store"``, or for runs read from records when and where they were
-        trained).
+        trained) and ``replayed`` (``{seed: resumed epochs}`` of runs resumed the old way,
+        ``records.replayed_epochs``).
     """
     rows = []
     for config, (title, target, source), runs in _full_scale_runs(store, max_seeds):
@@ -199,6 +200,8 @@ def full_scale_table(store=None, *, max_seeds: int = FULL_SCALE_SEEDS) -> pd.Dat
             "ci_low": low, "ci_high": high,
             "source": "; ".join((["run store"] if from_records < len(runs) else [])
                                 + records.where_recorded(runs)),
+            "replayed": {r.config.seed: records.replayed_epochs(r) for r in runs
+                         if records.replayed_epochs(r)},
             "val_accuracy": float(np.mean([r["val_accuracy"] for r in runs])) if runs else np.nan,
             "epochs": runs[0]["epochs_completed"] if runs else config.epochs,
             "minutes": float(np.mean([r["train_seconds"] for r in runs])) / 60 if runs else np.nan,
@@ -208,6 +211,31 @@ def full_scale_table(store=None, *, max_seeds: int = FULL_SCALE_SEEDS) -> pd.Dat
             "reached": bool(mean >= target) if runs else None,
         })
     return pd.DataFrame(rows).set_index("model")
+
+
+def replay_note(table: pd.DataFrame) -> str:
+    """A sentence naming the runs of a full-scale table that resumed the old way, or ``""``.
+
+    Args:
+        table: :func:`full_scale_table` output.
+
+    Returns:
+        Which seeds of which rows replayed epoch 1's data at which resumed epochs, and what that
+        means for their numbers and for ``records verify``.
+    """
+    rows = []
+    for title, row in table.iterrows():
+        replayed = row.get("replayed") or {}
+        if replayed:
+            rows.append(f"{title}: " + ", ".join(
+                f"seed {seed} at epoch {', '.join(map(str, epochs))}"
+                for seed, epochs in sorted(replayed.items())))
+    if not rows:
+        return ""
+    return ("Resumed after an interruption before resuming was exact (2026-12-01), so the "
+            "resumed epoch replayed epoch 1's shuffle order, augmentation and dropout masks: "
+            + "; ".join(rows) + ". Their numbers are those runs' own; a retrain reproduces their "
+            "history up to that epoch (`fmnist-report records verify KEY --epochs K`).")
 
 
 def full_scale_curves(store=None, *, max_seeds: int = FULL_SCALE_SEEDS) -> pd.DataFrame:

@@ -77,6 +77,24 @@ class RecordedRun(Run):
                 f"{describe_machine(self.provenance.get('machine', {}))}")
 
 
+def replayed_epochs(run) -> list[int]:
+    """The epochs at which a run resumed before resuming continued its random streams.
+
+    Until 2026-12-01 a resumed run's first epoch replayed epoch 1's shuffle order, augmentation
+    and dropout masks (``train._RunMonitor._continue_random_streams`` ended that); runs trained
+    since say so with ``resume_exact`` in their results.
+
+    Args:
+        run: A stored or recorded run.
+
+    Returns:
+        Its resumed epochs (1-based) if it was resumed the old way, else ``[]``.
+    """
+    if run.result.get("resume_exact"):
+        return []
+    return list(run.result.get("resumed_at_epochs") or [])
+
+
 def where_recorded(runs) -> list[str]:
     """Where and when recorded runs were trained, one phrase per machine, dates as a range.
 

@@ -202,3 +202,32 @@ def test_pipeline_shuffles_differently_each_epoch_but_reproducibly():
     assert orders(3) == [first, second]
     evaluation = data.make_dataset(images, labels, batch_size=64)
     assert next(iter(evaluation))[1].numpy().tolist() == list(range(64))
+
+
+def test_advancing_a_pipeline_skips_what_a_fit_of_that_many_epochs_drew():
+    from fmnist_helpers.augment import build_augmentation
+    from fmnist_helpers.train import set_determinism
+
+    images = np.random.default_rng(0).random((96, 28, 28, 1), dtype=np.float32)
+    labels = np.arange(96) % 10
+
+    def pipeline(augmented):  # built as training builds it: after seeding (train.prepare)
+        set_determinism(0)
+        augmentation = build_augmentation(("flip", "translate"), seed=1) if augmented else None
+        return data.make_dataset(images, labels, batch_size=32, training=True, seed=5,
+                                 augmentation=augmentation)
+
+    for augmented in (False, True):
+        straight = pipeline(augmented)
+        # A fit's epoch: one iterator drawn in full, one more made ahead and left unused.
+        for _ in range(2):
+            list(straight)
+            iter(straight)
+        third = [x.numpy() for x, _ in straight]
+        resumed = pipeline(augmented)
+        data.advance_pipeline(resumed, 2, augmented=augmented)
+        assert all(np.array_equal(a, b) for a, b in zip([x.numpy() for x, _ in resumed], third))
+        fresh = [x.numpy() for x, _ in pipeline(augmented)]
+        assert not all(np.array_equal(a, b) for a, b in zip(fresh, third))  # not a replay
+    with pytest.raises(ValueError, match="epochs must be >= 0"):
+        data.advance_pipeline(straight, -1, augmented=False)

@@ -3,6 +3,7 @@ full-scale table from records when the run store is empty."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist_helpers import fullscale, provenance, records, verification
+from fmnist_helpers import display, fullscale, provenance, records, verification
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.train import train
@@ -81,7 +82,9 @@ def test_the_full_scale_table_reads_records_where_the_store_has_no_run(tmp_path,
             "format": records.FORMAT, "key": seeded.key, "config": seeded.to_dict(),
             "history": history, "extras": {},
             "result": {"test_accuracy": accuracy, "val_accuracy": 0.943, "train_seconds": 5400.0,
-                       "images_per_second": 300.0, "epochs_completed": 30, "diverged": False},
+                       "images_per_second": 300.0, "epochs_completed": 30, "diverged": False,
+                       # seed 0 resumed the old way (replaying epoch 1's data), seed 1 exactly
+                       "resumed_at_epochs": [12 + seed], "resume_exact": bool(seed)},
             "provenance": {"date": f"{day}T12:00:00+00:00",
                            "machine": {"cpu": "Test CPU", "cores": 2, "gpus": []}}}))
     monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path))
@@ -92,6 +95,12 @@ def test_the_full_scale_table_reads_records_where_the_store_has_no_run(tmp_path,
     # One phrase per machine, its dates as a range (not one phrase per date).
     assert row["source"] == "recorded 2026-11-30 to 2026-12-01 on Test CPU, 2 cores, no GPU"
     assert table.loc["Our ConvNet (seed's recipe)", "seeds"] == 0
+    assert row["replayed"] == {0: [12]}
+    note = fullscale.replay_note(table)
+    assert "Our ConvNet, standard recipe: seed 0 at epoch 12." in note and "seed 1" not in note
+    assert html.escape(note) in display.full_scale_table(table).data
+    assert fullscale.replay_note(fullscale.full_scale_table(RunStore(tmp_path / "empty"),
+                                                            max_seeds=0)) == ""
 
 
 def test_every_committed_record_reads_back_and_matches_its_key():

@@ -82,10 +82,11 @@ def test_run_killed_half_way_leaves_no_entry_and_resumes_where_it_stopped(tmp_pa
 
     store = RunStore(tmp_path / "runs")
     config = get_profile("smoke").run_config(epochs=8, lr_schedule="cosine",
-                                             record_epochs=(0, 1, 3))
+                                             record_epochs=(0, 1, 3), augment=("flip", "translate"))
     env = {**os.environ, "FMNIST_RUNS_DIR": str(store.root), "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = [sys.executable, "-m", "fmnist_helpers.cli", "train", "convnet", "--profile", "smoke",
-            "--set", "epochs=8", "--set", "lr_schedule=cosine", "--set", "record_epochs=0,1,3"]
+            "--set", "epochs=8", "--set", "lr_schedule=cosine", "--set", "record_epochs=0,1,3",
+            "--set", "augment=flip,translate"]
     process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if "epoch 3/8" in line:
@@ -109,6 +110,13 @@ def test_run_killed_half_way_leaves_no_entry_and_resumes_where_it_stopped(tmp_pa
     # The optimizer state came back with the weights: the cosine schedule ran its whole course.
     assert int(model.optimizer.iterations) == 8 * 1000 // 50
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    # The resumed epochs saw the batches (shuffle order, augmentation) of an uninterrupted run,
+    # not epoch 1's again: the same config trained without a break gives the same history.
+    straight = train(config, store=RunStore(tmp_path / "straight"), verbose=False)
+    assert straight["resumed_at_epochs"] == []
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert run.history[name] == straight.history[name], name
+    assert run["test_accuracy"] == straight["test_accuracy"]
 
 
 def test_a_backup_that_cannot_be_restored_is_dropped_and_the_run_starts_over(tiny_config,
@@ -187,7 +195,8 @@ def test_long_epochs_print_the_time_left(tmp_path, capsys):
 
     from fmnist_helpers.train import _RunMonitor
 
-    monitor = _RunMonitor(RunConfig(epochs=30), tmp_path, verbose=True, train_images=54000)
+    monitor = _RunMonitor(RunConfig(epochs=30), tmp_path, verbose=True, train_ds=None,
+                          train_images=54000)
     monitor.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
     monitor.on_epoch_begin(0)
     monitor.epoch_start -= 60  # as if the first epoch took a minute
