@@ -166,6 +166,7 @@ class _RunMonitor(keras.callbacks.Callback):
         self.last_finite_loss = None
         self.extras_seconds = 0.0
         self.epoch_start = 0.0
+        self.exact_resume = True  # every resume continued the random streams
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.start_epoch is None:  # the first epoch of this attempt: after any restore
@@ -195,8 +196,10 @@ class _RunMonitor(keras.callbacks.Callback):
         killed and resumed run with an uninterrupted one's: equal.
         """
         data_lib.advance_pipeline(self.train_ds, epochs_done, augmented=bool(self.config.augment))
-        for variable, state in zip(_seed_states(self.model),
-                                   self.records[epochs_done - 1].get("seed_states") or []):
+        states = self.records[epochs_done - 1].get("seed_states")
+        # An epoch logged by older code (no states): this or an earlier resume replayed.
+        self.exact_resume = all("seed_states" in r for r in self.records[:epochs_done])
+        for variable, state in zip(_seed_states(self.model), states or []):
             variable.assign(state)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -445,7 +448,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         "diverged_epoch": monitor.diverged_epoch or (epochs_completed if diverged else None),
         "last_finite_loss": monitor.last_finite_loss,
         "epochs_completed": epochs_completed,
-        "resumed_at_epochs": monitor.resumed_at, "resume_exact": True,
+        "resumed_at_epochs": monitor.resumed_at, "resume_exact": monitor.exact_resume,
         "train_seconds": fit_seconds,
         "images_per_second": len(arrays["y_train"]) * epochs_completed / max(fit_seconds, 1e-9),
         "train_images": len(arrays["y_train"]),

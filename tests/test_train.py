@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from fmnist_helpers import records
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.runs import RunConfig, RunStore
 from fmnist_helpers.train import train
@@ -97,9 +100,22 @@ def test_run_killed_half_way_leaves_no_entry_and_resumes_where_it_stopped(tmp_pa
     assert store.get(config) is None  # nothing that looks complete
     staging = store.root / f".partial-{config.key}"
     assert (staging / "backup").is_dir() and (staging / "epochs.json").is_file()
+    # The same interruption, its epoch log as code before exact resuming wrote it (no seed
+    # states): that resume is marked as one that replayed epoch 1's random streams.
+    older = RunStore(tmp_path / "older")
+    older.root.mkdir()
+    shutil.copytree(staging, older.root / staging.name)
+    log = json.loads((staging / "epochs.json").read_text())
+    for record in log["epochs"]:
+        del record["seed_states"]
+    (older.root / staging.name / "epochs.json").write_text(json.dumps(log))
+    replayed = train(config, store=older, verbose=False)
+    assert replayed["resume_exact"] is False
+    assert records.replayed_epochs(replayed) == replayed["resumed_at_epochs"] != []
 
     run = train(config, store=store, verbose=False)  # the same config again: resumes
     assert run["resumed_at_epochs"] in ([3], [4])  # epoch 3's backup may not have been written
+    assert run["resume_exact"] is True and records.replayed_epochs(run) == []
     assert run["epochs_completed"] == 8 and len(run.history["val_accuracy"]) == 8
     assert run["test_accuracy"] > 0.5
     assert not staging.exists()
