@@ -36,6 +36,7 @@ from fmnist_helpers.fullscale import (
     describe_recipe,
     full_scale_configs,
     full_scale_table,
+    replay_note,
 )
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.train import train
@@ -63,9 +64,11 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
               f"architectures: {describe_recipe(STANDARD_RECIPE)}; the last row also uses "
               "random erasing (`fullscale.RECIPE_WITH_ERASING`). Spread = max - min over "
               "seeds."), ""]
-    shown = full_scale_display(full_scale_table(store))
+    table = full_scale_table(store)
+    shown = full_scale_display(table)
     lines += ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     lines += ["| " + " | ".join(values) + " |" for values in shown.itertuples(index=False)]
+    lines += ["", replay_note(table)] if replay_note(table) else []
     lines += ["", ("Runs are kept in the run store (`runs/`); `fmnist-report records export KEY "
               "... --runs-dir DIR` writes them as committed records (`records/`), which every "
               "report's full-scale table and the verdicts ledger read (the `from` column). "

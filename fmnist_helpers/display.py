@@ -7,6 +7,7 @@ Figures are in :mod:`fmnist_helpers.viz`; everything here returns an ``IPython.d
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 from IPython.display import HTML, Markdown
@@ -399,7 +400,7 @@ def full_scale_table(table: pd.DataFrame):
                  "one).</p>")
     replayed = replay_note(table)
     if replayed:
-        note += f"<p>{html.escape(replayed)}</p>"
+        note += "<p>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(replayed)) + "</p>"
     return HTML("<table class='full-scale' style='font-size:0.9em'>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}")
 

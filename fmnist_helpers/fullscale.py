@@ -228,11 +228,12 @@ def replay_note(table: pd.DataFrame) -> str:
         replayed = row.get("replayed") or {}
         if replayed:
             rows.append(f"{title}: " + ", ".join(
-                f"seed {seed} at epoch {', '.join(map(str, epochs))}"
+                f"seed {seed} at epoch{'s' if len(epochs) > 1 else ''} "
+                f"{', '.join(map(str, epochs))}"
                 for seed, epochs in sorted(replayed.items())))
     if not rows:
         return ""
-    return ("Resumed after an interruption before resuming was exact (2026-12-01), so the "
+    return ("Resumed after an interruption before resuming was exact (2026-12-01), so each "
             "resumed epoch replayed epoch 1's shuffle order, augmentation and dropout masks: "
             + "; ".join(rows) + ". Their numbers are those runs' own; a retrain reproduces their "
             "history up to that epoch (`fmnist-report records verify KEY --epochs K`).")
