@@ -419,6 +419,9 @@ def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path)
     assert last.loc[0, "val_accuracy"] == pytest.approx(0.952)
     figure = viz.full_scale_curves(curves, table)
     assert len(figure.axes) == 2 and len(figure.axes[0].lines) == 3
+    # One legend entry per row, with its seed count (not one per seed).
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == [
+        "Our ConvNet (seed's recipe) (1 seed)", "Our ConvNet, standard recipe (2 seeds)"]
     # A seed beyond the full profile's reaches the table, the ledger's facts and its counts alike.
     convnet = fullscale.full_scale_configs()["convnet"]
     _store_full_run(store, convnet.replace(seed=get_profile("full").seeds + 2), 0.911)

@@ -94,9 +94,13 @@ def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
     colors = dict(zip(titles, sns.color_palette("tab10", len(titles))))
     for ax, column, name in ((axes[0], "accuracy", "training (on augmented images where used)"),
                              (axes[1], "val_accuracy", "validation (6,000 held-out images)")):
+        labelled = set()
         for (title, _), run in curves.groupby(["model", "seed"], sort=False):
+            seeds = curves.loc[curves["model"] == title, "seed"].nunique()
+            first = ax is axes[0] and title not in labelled  # one legend entry per row
+            labelled.add(title)
             ax.plot(run["epoch"], run[column], color=colors[title], linewidth=1.6,
-                    label=title if ax is axes[0] else None)
+                    label=f"{title} ({seeds} seed{'s' if seeds > 1 else ''})" if first else None)
         ax.set_title(name, fontsize=11)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
@@ -109,8 +113,7 @@ def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
     val_low = max(0.85, float(curves["val_accuracy"].min()) - 0.005)
     axes[1].set_ylim(val_low, max(float(curves["val_accuracy"].max()), table["target"].max())
                      + 0.005)
-    axes[0].legend(loc="lower right", fontsize=8, title="run (one line per seed)",
-                   title_fontsize=8)
+    axes[0].legend(loc="lower right", fontsize=8, title="one line per seed", title_fontsize=8)
     axes[1].legend(loc="lower right", fontsize=8)
     fig.suptitle("Full-scale runs: accuracy per epoch (54,000 training images)")
     fig.tight_layout()
