@@ -136,15 +136,22 @@ def test_run_killed_half_way_leaves_no_entry_and_resumes_where_it_stopped(tmp_pa
 
 
 def test_a_backup_that_cannot_be_restored_is_dropped_and_the_run_starts_over(tiny_config,
-                                                                             store, capsys):
-    staging = store.staging_entry(tiny_config)
+                                                                             tmp_path, capsys):
+    config = tiny_config.replace(augment=("flip",))  # the data stream must start over too
+    store = RunStore(tmp_path / "damaged")
+    staging = store.staging_entry(config)
     store.release(staging)
     (staging / "backup").mkdir()
     (staging / "backup" / "latest.weights.h5").write_bytes(b"cut off mid-write")
-    run = train(tiny_config, store=store)
+    run = train(config, store=store)
     assert "cannot be restored" in capsys.readouterr().err
-    assert run["resumed_at_epochs"] == [] and run["epochs_completed"] == tiny_config.epochs
+    assert run["resumed_at_epochs"] == [] and run["epochs_completed"] == config.epochs
     assert run["test_accuracy"] > 0.3
+    # The failed restore touched neither the shuffle order, the augmentation's stream nor the
+    # weights: the run equals one that never had a backup.
+    straight = train(config, store=RunStore(tmp_path / "straight"), verbose=False)
+    assert run.history == straight.history
+    assert run["test_accuracy"] == straight["test_accuracy"]
 
 
 def test_a_run_being_trained_elsewhere_gets_a_private_staging_directory(tmp_path):
