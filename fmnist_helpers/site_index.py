@@ -23,6 +23,7 @@ import jinja2
 import nbformat
 
 from fmnist_helpers.claims import CLAIMS, read_verdicts, summary_line
+from fmnist_helpers.fullscale import full_scale_table
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.render import TEMPLATE_DIR
 from fmnist_helpers.runs import RunStore
@@ -79,14 +80,40 @@ def claims_summary(site: Path) -> str | None:
     return None
 
 
+def full_scale_figures(store: RunStore | None = None) -> list[tuple[str, str]]:
+    """The full-scale rows that have runs (stored or recorded), as headline figures.
+
+    Args:
+        store: The run store (default: the configured one); records fill in what it lacks.
+
+    Returns:
+        ``(name, value)`` pairs: mean test accuracy, its 95% interval where there are 2+ seeds,
+        the seeds and where the runs were trained.
+    """
+    figures = []
+    for title, row in full_scale_table(store).iterrows():
+        if not row["seeds"]:
+            continue
+        interval = ("" if row["seeds"] < 2 else
+                    f", 95% CI {row['ci_low']:.2%} to {row['ci_high']:.2%}")
+        seeds = f"{row['seeds']} seed{'s' if row['seeds'] > 1 else ''}"
+        value = f"{row['test_accuracy']:.2%} test ({seeds}{interval}; {row['source']})"
+        figures.append((f"Full scale: {title}", value))
+    return figures
+
+
 def headline_figures(profile_name: str, site: Path | None = None) -> list[tuple[str, str]]:
-    """Return headline figures read from the recorded runs of a profile (what exists)."""
+    """Return headline figures read from the recorded runs of a profile (what exists), the
+    full-scale rows (stored or recorded) and the seed report's numbers beside them."""
     profile = get_profile(profile_name)
     figures = []
     run = RunStore().get(profile.baseline())
     if run is not None:
-        figures.append(("ConvNet validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
-        figures.append(("ConvNet test accuracy", f"{run['test_accuracy']:.2%}"))
+        name = f"Our ConvNet, {profile.name} profile:"
+        figures.append((f"{name} validation accuracy (best)", f"{run['best_val_accuracy']:.2%}"))
+        figures.append((f"{name} test accuracy", f"{run['test_accuracy']:.2%}"))
+    figures += full_scale_figures()
+    if figures:
         figures.append(("Seed report (full scale)", seed_accuracies_text()))
     verdicts = read_verdicts()
     if verdicts is not None:

@@ -46,7 +46,10 @@ def test_cli_build_of_every_section_is_ok(smoke_site):
     assert sum(n.startswith("08_experiments_") for n in names) == 8  # once per study
     index = (site / "index.html").read_text()
     assert 'href="00_data.html"' in index and 'href="02_convnet.html"' in index
-    assert "ConvNet test accuracy" in index and "Profile <b>smoke</b>" in index
+    assert "Our ConvNet, smoke profile: test accuracy" in index and "Profile <b>smoke</b>" in index
+    # The committed full-scale records reach the index of a smoke build with an empty store.
+    assert re.search(r"Full scale: Our ConvNet, standard recipe</th><td>9\d\.\d\d% test \(\d+ "
+                     r"seeds, 95% CI 9\d\.\d\d% to 9\d\.\d\d%; recorded 20", index), index
     assert "TensorFlow" in index or "tensorflow" in index
     summary = re.search(r"21 claims, judged \(10_conclusions\)</th><td>([^<]*)", index)
     assert summary, "the index shows the claims ledger's summary"
@@ -139,7 +142,7 @@ def test_a_partial_build_keeps_the_other_sections_in_the_index(tmp_path):
     sections = build_record(tmp_path / "smoke")["sections"]
     assert [s["name"] for s in sections] == ["00_data", "02_convnet"]
     assert sections[0].get("earlier") and not sections[1].get("earlier")
-    assert "(earlier build)" in (tmp_path / "smoke" / "index.html").read_text()
+    assert "by an earlier build" in (tmp_path / "smoke" / "index.html").read_text()
 
 
 def test_published_pages_carry_no_progress_lines_and_no_local_paths(smoke_site):
