@@ -23,7 +23,7 @@ import jinja2
 import nbformat
 
 from fmnist_helpers.claims import CLAIMS, read_verdicts, summary_line
-from fmnist_helpers.fullscale import full_scale_table
+from fmnist_helpers.fullscale import accuracy_text, full_scale_table
 from fmnist_helpers.profiles import get_profile
 from fmnist_helpers.render import TEMPLATE_DIR
 from fmnist_helpers.runs import RunStore
@@ -94,11 +94,7 @@ def full_scale_figures(store: RunStore | None = None) -> list[tuple[str, str]]:
     for title, row in full_scale_table(store).iterrows():
         if not row["seeds"]:
             continue
-        interval = ("" if row["seeds"] < 2 else
-                    f", 95% CI {row['ci_low']:.2%} to {row['ci_high']:.2%}")
-        seeds = f"{row['seeds']} seed{'s' if row['seeds'] > 1 else ''}"
-        value = f"{row['test_accuracy']:.2%} test ({seeds}{interval}; {row['source']})"
-        figures.append((f"Full scale: {title}", value))
+        figures.append((f"Full scale: {title}", f"{accuracy_text(row)}; {row['source']}"))
     return figures
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fmnist_helpers import claims, display, evidence, provenance
+from fmnist_helpers import claims, display, evidence, fullscale, provenance
 from fmnist_helpers.plan import grid_digest, plan
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.runs import RunStore
@@ -125,6 +125,28 @@ def test_the_committed_ledger_was_judged_on_the_committed_records(tmp_path, monk
     assert note in text and f"records ledger --profile {VERDICTS_PROFILE}`" in text
     record.unlink()  # a missing record changes it too
     assert grid_digest(VERDICTS_PROFILE, empty) != verdicts.grid["digest"]
+
+
+def test_the_convnet_page_gives_the_full_scale_numbers_claim_3_is_judged_on(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(COMMITTED))
+    table = fullscale.full_scale_table(RunStore(tmp_path / "empty-store"))
+    columns, sentences = fullscale.convnet_beside_seed(table)
+    seeds = int(table.loc[fullscale.FULL_SCALE_ROWS["convnet"][0], "seeds"])
+    assert seeds >= 3 and f"ours, full scale, seed's recipe ({seeds} seeds)" in columns
+    claim = claims.read_verdicts(VERDICTS_PROFILE, COMMITTED / "ledgers").ledger.iloc[2]
+    assert claim["claim"].startswith("Our ConvNet reaches") and int(claim["seeds"]) == seeds
+    # The same difference and interval on 02_convnet as in the ledger's row of claim 3.
+    difference = re.search(r"(-?\d+\.\d\d) points \(95% CI (-?\d+\.\d\d) to (-?\d+\.\d\d)\)",
+                           claim["difference"]).groups()
+    first = sentences[0].replace("+", "")
+    assert "Claim 3" in first and all(number in first for number in difference), (first,
+                                                                                  difference)
+    # Without any full-scale run the page says how to train them instead.
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path / "no-records"))
+    columns, sentences = fullscale.convnet_beside_seed(
+        fullscale.full_scale_table(RunStore(tmp_path / "empty-store")))
+    assert not columns and "make accuracy" in sentences[0]
 
 
 @pytest.mark.slow
