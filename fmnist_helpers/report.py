@@ -97,9 +97,12 @@ def resolve_sections(names: str | list[str] | None) -> list[str]:
     chosen = set()
     for name in names:
         matches = [s for s in SECTION_NAMES if s == name or s.split("_")[0] == name]
+        page_of = [s for s in SECTION_NAMES if name.startswith(f"{s}_")]
         if not matches:
-            raise ValueError(f"unknown section {name!r}; the sections are "
-                             f"{', '.join(SECTION_NAMES)}.")
+            raise ValueError(f"unknown section {name!r}" + (
+                f" (a page of section {page_of[0]}, which builds all its pages: name "
+                f"{page_of[0]})" if page_of else "") + f"; the sections are "
+                f"{', '.join(SECTION_NAMES)}.")
         chosen.update(matches)
     return [s for s in SECTION_NAMES if s in chosen]
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from fmnist_helpers import progress, records
 from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
+from fmnist_helpers.fullscale import FULL_SCALE_ROWS, against_target, full_scale_table
 from fmnist_helpers.profiles import Profile, get_profile
 from fmnist_helpers.runs import Run, RunConfig, RunStore
 from fmnist_helpers.stats import (
@@ -61,6 +62,9 @@ class Study:
     variants: tuple[Variant, ...]
     question: str
     seed_says: str = ""
+    #: Full-scale rows (``fullscale.FULL_SCALE_ROWS`` keys) that carry the study's claim at the
+    #: seed's scale; its page says what they reached.
+    full_scale: tuple[str, ...] = ()
 
 
 def _studies() -> dict[str, Study]:
@@ -139,7 +143,8 @@ def _studies() -> dict[str, Study]:
                         ("with augmentation (" + ", ".join(TRAINING_AUGMENTATION) + ")",
                          TRAINING_AUGMENTATION))),
               "Does augmentation improve the accuracy of the VGG-like model and of our ConvNet?",
-              "All the models achieved a higher accuracy after using data augmentation."),
+              "All the models achieved a higher accuracy after using data augmentation.",
+              full_scale=("vgg_bn_aug",)),
     ]}
 
 
@@ -252,11 +257,26 @@ class StudyResult:
             sentences.append(f"{sum(recorded.values())} of these {total} runs were read from "
                              "committed run records (records/), the run store lacking them: "
                              + "; ".join(f"{n} {where}" for where, n in recorded.items()) + ".")
+        sentences += self.full_scale()
         seeds = {len(r) for r in self.runs.values()}
         sentences.append(
             f"Each variant ran with {', '.join(map(str, sorted(seeds)))} seed(s) on the "
             f"{self.profile.name} profile, paired by seed; a difference is called clear only when "
             "the 95% confidence interval of the per-seed differences excludes zero.")
+        return sentences
+
+    def full_scale(self) -> list[str]:
+        """What the study's full-scale rows (run store or records) reached, or how to train them."""
+        sentences = []
+        for key in self.study.full_scale:
+            title, target, whose = FULL_SCALE_ROWS[key]
+            found = against_target(full_scale_table(), key)
+            sentences.append(
+                f"At the seed's full scale (not this profile): {title} reaches {found}; the ledger "
+                f"judges the {whose}'s {target:.0%} on these runs (10_conclusions)." if found else
+                f"At the seed's full scale, {title} has no run stored or recorded yet (train it: "
+                f"`benchmarks/accuracy.py --rows {key}`); the ledger needs it to judge the "
+                f"{whose}'s {target:.0%}.")
         return sentences
 
     def _compare(self, labels: list[str]) -> list[str]:

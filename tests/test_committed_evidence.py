@@ -149,6 +149,26 @@ def test_the_convnet_page_gives_the_full_scale_numbers_claim_3_is_judged_on(tmp_
     assert not columns and "make accuracy" in sentences[0]
 
 
+def test_the_augmentation_page_gives_claim_19s_full_scale_run_or_how_to_train_it(tmp_path,
+                                                                                  monkeypatch):
+    from fmnist_helpers.studies import StudyResult, get_study
+
+    monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "empty-store"))
+    result = StudyResult(get_study("augmentation"), get_profile("quick"), {}, 0.8)
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path / "no-records"))
+    expected = ("At the seed's full scale, VGG-like + batch norm + augmentation (seed's recipe) "
+                "has no run stored or recorded yet (train it: `benchmarks/accuracy.py --rows "
+                "vgg_bn_aug`); the ledger needs it to judge the seed report's 94%.")
+    assert result.full_scale() == [expected]
+    monkeypatch.setenv("FMNIST_RECORDS_DIR", str(COMMITTED))
+    claim = claims.read_verdicts(VERDICTS_PROFILE, COMMITTED / "ledgers").ledger.iloc[18]
+    assert claim["claim"].startswith("The VGG-like model with batch norm")
+    if claim["difference"] != "—":  # the committed ledger has judged a full-scale run
+        sentence = result.full_scale()[0].replace("+", "")
+        difference = re.search(r"(-?\d+\.\d\d) points", claim["difference"]).group(1)
+        assert f"{difference} points against the seed report's 94.0%" in sentence, sentence
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not claims.ledger_path(VERDICTS_PROFILE, COMMITTED / "ledgers").is_file(),
                     reason="no verdicts ledger committed yet")

@@ -134,6 +134,9 @@ def test_cli_rejects_an_unknown_section(tmp_path):
 def test_section_prefixes_resolve():
     assert report.resolve_sections("02") == ["02_convnet"]
     assert report.resolve_sections(None) == list(SECTION_NAMES)
+    with pytest.raises(ValueError, match=r"'08_experiments_dropout' \(a page of section "
+                       r"08_experiments, which builds all its pages: name 08_experiments\)"):
+        report.resolve_sections("08_experiments_dropout")
 
 
 def test_a_partial_build_keeps_the_other_sections_in_the_index(tmp_path):
