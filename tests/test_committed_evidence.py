@@ -18,6 +18,8 @@ from fmnist_helpers import claims, display, evidence, fullscale, provenance
 from fmnist_helpers.plan import grid_digest, plan
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.runs import RunStore
+from fmnist_helpers.site_index import full_scale_figures
+from fmnist_helpers.studies import StudyResult, get_study
 
 COMMITTED = Path(__file__).resolve().parent.parent / "records"
 
@@ -142,6 +144,10 @@ def test_the_convnet_page_gives_the_full_scale_numbers_claim_3_is_judged_on(tmp_
     first = sentences[0].replace("+", "")
     assert "Claim 3" in first and all(number in first for number in difference), (first,
                                                                                   difference)
+    # The index's headline figures give the same rows.
+    figures = dict(full_scale_figures(RunStore(tmp_path / "empty-store")))
+    assert figures["Full scale: Our ConvNet (seed's recipe)"].startswith(
+        fullscale.accuracy_text(table.loc[fullscale.FULL_SCALE_ROWS["convnet"][0]]))
     # Without any full-scale run the page says how to train them instead.
     monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path / "no-records"))
     columns, sentences = fullscale.convnet_beside_seed(
@@ -151,8 +157,6 @@ def test_the_convnet_page_gives_the_full_scale_numbers_claim_3_is_judged_on(tmp_
 
 def test_the_augmentation_page_gives_claim_19s_full_scale_run_or_how_to_train_it(tmp_path,
                                                                                   monkeypatch):
-    from fmnist_helpers.studies import StudyResult, get_study
-
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path / "empty-store"))
     result = StudyResult(get_study("augmentation"), get_profile("quick"), {}, 0.8)
     monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path / "no-records"))
@@ -190,6 +194,9 @@ def test_every_report_shows_the_committed_verdicts_beside_its_own_ledger(smoke_s
     summary = claims.summary_line(verdicts.ledger, VERDICTS_PROFILE)
     index = (tmp_path / "site" / "smoke" / "index.html").read_text()
     assert summary in index and "The verdicts" in index
+    # The committed full-scale records stand beside the seed's numbers in the headline figures.
+    assert re.search(r"Full scale: Our ConvNet, standard recipe</th><td>9\d\.\d\d% test \(\d+ "
+                     r"seeds, 95% CI 9\d\.\d\d% to 9\d\.\d\d%\); recorded 20", index), index
     # The build's own verdicts are marked where they differ from the committed ones.
     for number, verdict in claims.differences(verdicts.ledger, _ledger_of(store)).items():
         assert f"this build (smoke): {verdict}" in page, number

@@ -80,7 +80,8 @@ def test_the_full_scale_table_reads_records_where_the_store_has_no_run(tmp_path,
         (tmp_path / f"{seeded.key}.json").write_text(json.dumps({
             "format": records.FORMAT, "key": seeded.key, "config": seeded.to_dict(),
             "history": history, "extras": {},
-            "result": {"test_accuracy": accuracy, "val_accuracy": 0.943, "train_seconds": 5400.0,
+            "result": {"test_accuracy": accuracy, "val_accuracy": 0.943,
+                       "best_val_accuracy": 0.945, "train_seconds": 5400.0,
                        "images_per_second": 300.0, "epochs_completed": 30, "diverged": False,
                        # seed 0 resumed the old way (replaying epoch 1's data), seed 1 exactly
                        "resumed_at_epochs": [12 + seed], "resume_exact": bool(seed)},
