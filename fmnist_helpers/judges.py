@@ -115,18 +115,19 @@ def _full_scale(facts: dict, key: str, target: float, label: str) -> Verdict:
     return Verdict(INCONCLUSIVE, text, (dataclasses.replace(test, decisive=False),))
 
 
-def _with_recipe_context(verdict: Verdict, facts: dict, key: str, label: str) -> Verdict:
-    """Add the standard-recipe row ``key`` to a full-scale verdict's evidence, if stored.
+def _with_recipe_context(verdict: Verdict, facts: dict, key: str, label: str,
+                         recipe: str = "a standard recipe") -> Verdict:
+    """Add the full-scale row ``key`` (``label`` trained with ``recipe``) to a full-scale
+    verdict's evidence, if stored or recorded.
 
     Context only: the claims are about the seed's recipe, so the verdict does not change.
     """
-    recipe = [v for v in facts.get("full", {}).get(key) or [] if v is not None]
-    if not recipe:
+    values = [v for v in facts.get("full", {}).get(key) or [] if v is not None]
+    if not values:
         return verdict
     return dataclasses.replace(
-        verdict, evidence=verdict.evidence + f" For comparison, {label} trained with a standard "
-        f"recipe reaches {np.mean(recipe):.2%} over {len(recipe)} seed(s) (full-scale table "
-        "below).")
+        verdict, evidence=verdict.evidence + f" For comparison, {label} trained with {recipe} "
+        f"reaches {np.mean(values):.2%} over {len(values)} seed(s) (full-scale table below).")
 
 
 def judge_convnet_accuracy(facts: dict) -> Verdict:
@@ -366,6 +367,9 @@ def judge_classes(facts: dict) -> Verdict:
 def judge_vgg_best(facts: dict) -> Verdict:
     verdict = _full_scale(facts, "vgg_bn_aug", SEED_VGG_TEST,
                           "VGG-like + batch norm + augmentation")
+    # "Does best": the other model trained at full scale with the seed's recipe.
+    verdict = _with_recipe_context(verdict, facts, "convnet", "our ConvNet",
+                                   recipe="the same (seed's) recipe")
     return _with_recipe_context(verdict, facts, "vgg_recipe", "the same VGG-like model")
 
 

@@ -447,3 +447,8 @@ def test_the_standard_recipe_is_context_for_claims_3_and_19_never_evidence():
     assert ledger.loc[19, "verdict"] == NOT_SUPPORTED
     assert ("same VGG-like model trained with a standard recipe reaches 94.40% over 1 seed(s)"
             in ledger.loc[19, "evidence"])
+    # "Does best": our ConvNet with the seed's recipe is named beside it, as context only.
+    assert ("our ConvNet trained with the same (seed's) recipe reaches 90.50% over 3 seed(s)"
+            in ledger.loc[19, "evidence"])
+    facts["full"].update({"convnet": [0.99, 0.991, 0.992]})
+    assert claims.judge_all(facts).loc[19, "verdict"] == NOT_SUPPORTED
