@@ -7,7 +7,9 @@ throughput and the machine. The targets are the seed report's numbers (ConvNet 9
 VGG-like + BN + augmentation 94.0%). Two extra rows train the same two models with a standard
 recipe (``fullscale.STANDARD_RECIPE``; ConvNet target 94.5%), and one the ConvNet with that recipe
 plus random erasing; ``fmnist_helpers.fullscale`` defines every row. An interrupted run resumes
-from its last finished epoch when the benchmark is run again. The report is rewritten after every
+from its last finished epoch when the benchmark is run again. A seed that the run store lacks but
+``records/`` holds (e.g. on a fresh clone) is skipped unless ``--retrain`` is given, so
+``--seeds 4`` trains only the fourth seed there. The report is rewritten after every
 run, so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
 profile's claims ledger.
 
@@ -15,7 +17,7 @@ On a 2-core CPU one run takes one to one and a half hours.
 
 Usage:
     python benchmarks/accuracy.py [--rows convnet,...,convnet_long] [--seeds 1]
-                                  [--report-only]
+                                  [--retrain] [--report PATH] [--report-only]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from fmnist_helpers import records
 from fmnist_helpers.display import full_scale_display
 from fmnist_helpers.fullscale import (
     FULL_SCALE_ROWS,
@@ -83,6 +86,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", default=",".join(ROWS),
                         help="comma-separated: " + ", ".join(ROWS))
     parser.add_argument("--seeds", type=int, default=1, help="seeds per row (default 1)")
+    parser.add_argument("--retrain", action="store_true",
+                        help="train seeds that have a committed record too (by default a seed "
+                             "recorded in records/ and missing from the run store is skipped)")
+    parser.add_argument("--report", type=Path, default=REPORT,
+                        help=f"where to write the Markdown report (default {REPORT.name} beside "
+                             "this script)")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite accuracy.md from the runs already stored")
     args = parser.parse_args(argv)
@@ -96,11 +105,17 @@ def main(argv=None) -> int:
         configs = full_scale_configs()
         for key in rows:
             for seed in range(args.seeds):
-                run = train(configs[key].replace(seed=seed), store=store)
+                config = configs[key].replace(seed=seed)
+                recorded = None if args.retrain else records.lookup(store, config)
+                if isinstance(recorded, records.RecordedRun):
+                    print(f"{key} seed {seed}: skipped, {recorded.recorded} ({recorded.path}); "
+                          "--retrain trains it again", flush=True)
+                    continue
+                run = train(config, store=store)
                 print(f"{key} seed {seed}: test accuracy {run['test_accuracy']:.4f} "
                       f"({'reused' if run.reused else 'trained'})", flush=True)
-                write_report(store)
-    print(write_report(store))
+                write_report(store, args.report)
+    print(write_report(store, args.report))
     return 0
 
 

@@ -205,3 +205,22 @@ def test_every_report_shows_the_committed_verdicts_beside_its_own_ledger(smoke_s
 def _ledger_of(store: Path):
     saved = json.loads((store / "results" / "ledgers" / "ledger-smoke.json").read_text())
     return pd.DataFrame({"verdict": {int(n): v for n, v in saved.items()}})
+
+
+def test_the_accuracy_benchmark_skips_seeds_that_are_recorded_and_not_stored(tmp_path):
+    # A fresh clone: empty run store, committed records. Asking for three seeds of the seed's
+    # recipe must not retrain the 4.5 hours that records/ already holds.
+    report = tmp_path / "accuracy.md"
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "accuracy.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--rows", "convnet", "--seeds", "3", "--report",
+         str(report)], capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "FMNIST_RUNS_DIR": str(tmp_path / "empty-store"),
+             "FMNIST_RECORDS_DIR": str(COMMITTED)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    skipped = re.findall(r"^convnet seed (\d): skipped, recorded 20\d\d-\d\d-\d\d on .+"
+                         r"--retrain trains it again$", result.stdout, flags=re.MULTILINE)
+    assert skipped == ["0", "1", "2"], result.stdout[-2000:]
+    assert "trained" not in result.stdout.replace("--retrain trains", "")
+    assert not (tmp_path / "empty-store").exists() or not any((tmp_path / "empty-store").iterdir())
+    assert "| Our ConvNet (seed's recipe) | 3 | 91.09% |" in report.read_text()
