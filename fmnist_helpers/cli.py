@@ -204,7 +204,13 @@ def cmd_records(args) -> int:
             os.environ["FMNIST_RUNS_DIR"] = args.runs_dir
         from fmnist_helpers import evidence
 
-        path = evidence.commit_verdicts(args.profile, Path(args.out) if args.out else None)
+        directory = Path(args.out) if args.out else None
+        if args.check:
+            check = evidence.check_verdicts(args.profile, directory)
+            for line in check.lines:
+                print(line)
+            return 0 if check.ok else 1
+        path = evidence.commit_verdicts(args.profile, directory)
         print(f"the {args.profile} profile's ledger, with its provenance, written to {path}")
         return 0
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
@@ -331,7 +337,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="verify: retrain only the first K epochs (default: all)")
     p.add_argument("--tolerance", type=float, default=None,
                    help="verify: largest difference allowed (default: 0 where the record was "
-                        "trained on this CPU with these versions, else 0.01)")
+                        "trained on this CPU with these versions, else 0.05)")
+    p.add_argument("--check", action="store_true",
+                   help="ledger: judge the profile again from its runs (stored, else recorded) "
+                        "and compare with its committed ledger instead of writing it; exit 1 on "
+                        "a mismatch")
     p.set_defaults(func=cmd_records)
 
     p = sub.add_parser("store", help="check the run store (and clean it up on request)")

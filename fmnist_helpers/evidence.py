@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from pathlib import Path
 
 from fmnist_helpers import attacks, embed, evaluate, explain, records, sanity
-from fmnist_helpers.claims import judge_all, write_verdicts
+from fmnist_helpers.claims import judge_all, ledger_path, read_verdicts, write_verdicts
 from fmnist_helpers.config import change_key
 from fmnist_helpers.data import probe_set
 from fmnist_helpers.fullscale import (
@@ -25,6 +26,7 @@ from fmnist_helpers.fullscale import (
 )
 from fmnist_helpers.plan import plan
 from fmnist_helpers.profiles import ACCURACY_THRESHOLDS, get_profile
+from fmnist_helpers.provenance import describe_machine, machine
 from fmnist_helpers.runs import RunStore
 from fmnist_helpers.sections import analysis_arguments, get_section
 from fmnist_helpers.stats import (
@@ -125,6 +127,8 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
     facts["tsne_datasets"] = {"samples": tsne_samples, **{
         d: [m.loc[d, "knn_accuracy"] for m in maps] for d in ("MNIST", "Fashion-MNIST")}}
 
+    # Trained (or reused from the store), not read from records: the t-SNE tables need the probe
+    # features each baseline kept, which records leave out, and the checks below need a model.
     baselines = [baseline_run(profile.name, seed=s, verbose=verbose) for s in range(profile.seeds)]
     visual = get_section("06_visualizations").parameters(profile)
     tables = embed.training_tables(baselines, points=visual["tsne_points"])
@@ -231,9 +235,95 @@ def commit_verdicts(profile_name: str, directory: Path | None = None) -> Path:
         ValueError: If the profile is unknown, or some of its runs are neither stored nor
             recorded (the ledger would train them: build or train the profile first).
     """
+    grid = _complete_grid(profile_name)
+    return write_verdicts(judge_all(gather(profile_name)), grid, directory)
+
+
+def _complete_grid(profile_name: str) -> dict:
+    """:func:`grid_summary`, refusing a grid with runs neither stored nor recorded."""
     grid = grid_summary(profile_name)
     if grid["missing"]:
         raise ValueError(f"{grid['missing']} of the {profile_name} profile's {grid['runs']} runs "
                          "are neither in the run store nor recorded: train them first "
                          f"(fmnist-report runs --profile {profile_name}).")
-    return write_verdicts(judge_all(gather(profile_name)), grid, directory)
+    return grid
+
+
+#: The columns of a committed ledger that judging again must reproduce, on any machine: the
+#: decision (Holm's column compared up to its adjusted p-value).
+DECISION_COLUMNS = ("metric", "verdict", "seeds", "holm")
+#: The columns holding the numbers: identical on the CPU model and versions that judged the
+#: ledger (training is deterministic there); elsewhere the runs that need a model are trained again
+#: and differ like another draw of them (measured 2026-12-01: the converged ledger, judged on an
+#: Intel Xeon, judged again on an AMD EPYC with its 5 baselines retrained there: most numbers
+#: moved, and 3 decisions -- claims 14 and 21 inconclusive -> not supported, claim 10's Holm).
+NUMBER_COLUMNS = ("difference", "evidence")
+
+
+@dataclasses.dataclass
+class LedgerCheck:
+    """What :func:`check_verdicts` found: whether the committed ledger held, and lines to print."""
+
+    ok: bool
+    lines: list[str]
+
+
+def check_verdicts(profile_name: str, directory: Path | None = None) -> LedgerCheck:
+    """Judge a profile's claims again, from its runs (stored, else recorded), and compare the
+    result with its committed ledger: what a reader runs to check the committed verdicts.
+
+    The runs that need a model (the baselines) are trained when the store lacks them. On the CPU
+    model, TensorFlow and Keras versions that judged the ledger every checked column must be
+    identical; elsewhere the decisions (:data:`DECISION_COLUMNS`) must be, and differing numbers
+    are listed without failing the check.
+
+    Args:
+        profile_name: The profile whose committed ledger to check.
+        directory: Where the committed ledgers are (default ``records/ledgers``).
+
+    Returns:
+        The :class:`LedgerCheck`: one line per difference (the runs' digest, or a claim's
+        column: committed -> now), then a summary line.
+
+    Raises:
+        ValueError: If the profile has no committed ledger, or some of its runs are neither stored
+            nor recorded.
+    """
+    committed = read_verdicts(profile_name, directory)
+    if committed is None:
+        raise ValueError(f"no committed ledger of the {profile_name} profile in "
+                         f"{ledger_path(profile_name, directory)}; write one with "
+                         f"fmnist-report records ledger --profile {profile_name}.")
+    grid = _complete_grid(profile_name)
+    judged = judge_all(gather(profile_name))
+    here = machine()
+    same = all(here.get(k) == committed.machine.get(k) for k in ("cpu", "tensorflow", "keras"))
+    lines, failures = [], 0
+    if grid["digest"] != committed.grid.get("digest"):
+        lines.append(f"runs: the {grid['runs']} runs found now (digest {grid['digest']}) are not "
+                     f"those judged (digest {committed.grid.get('digest')})")
+        failures += same
+    for number in committed.ledger.index:
+        for column in DECISION_COLUMNS + NUMBER_COLUMNS:
+            then, now = committed.ledger.loc[number, column], judged.loc[number, column]
+            if _comparable(then) == _comparable(now):
+                continue
+            lines.append(f"claim {number} {column}: {_comparable(then)!r} -> {_comparable(now)!r}")
+            failures += same or (column in DECISION_COLUMNS
+                                 and _comparable(then, column) != _comparable(now, column))
+    where = (f"on {describe_machine(here)}, the machine and versions that judged it" if same else
+             f"on {describe_machine(here)}; it was judged on "
+             f"{describe_machine(committed.machine)}: numbers may differ, decisions may not")
+    lines.append(f"{failures} mismatch(es): the {profile_name} profile's committed ledger "
+                 + ("does not match" if failures else "matches")
+                 + f" a judgement again from its runs, {where}")
+    return LedgerCheck(ok=not failures, lines=lines)
+
+
+def _comparable(value, column: str | None = None):
+    """A ledger cell as JSON would hold it (missing: None; numpy scalars: Python numbers); Holm's
+    column without its adjusted p-value when ``column`` is ``"holm"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    value = value.item() if hasattr(value, "item") else value
+    return value.split(" (")[0] if column == "holm" and isinstance(value, str) else value

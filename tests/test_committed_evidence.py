@@ -66,6 +66,33 @@ def test_a_committed_ledger_reads_back_with_its_provenance(smoke_site, tmp_path,
     monkeypatch.setenv("FMNIST_RECORDS_DIR", str(COMMITTED))
     assert "convnet_recipe" in committed.full_scale_changed
     monkeypatch.setenv("FMNIST_RECORDS_DIR", str(tmp_path / "no-records"))
+    # A reader checks a committed ledger by judging again: it matches, and a verdict changed by
+    # hand is named.
+    check = _cli("records", "ledger", "--profile", "smoke", "--check", "--out",
+                 str(tmp_path / "ledgers"), env={})
+    assert check.returncode == 0 and "matches a judgement again" in check.stdout, check.stdout
+    data = json.loads(committed.path.read_text())
+    original = committed.path.read_text()
+    row = next(r for r in data["rows"] if r["verdict"] != "supported")
+    row["verdict"] = "supported"
+    committed.path.write_text(json.dumps(data))
+    check = _cli("records", "ledger", "--profile", "smoke", "--check", "--out",
+                 str(tmp_path / "ledgers"), env={})
+    assert check.returncode == 1, check.stdout
+    assert f"claim {row['number']} verdict: 'supported' -> " in check.stdout
+    assert "1 mismatch(es)" in check.stdout
+    # Judged on another CPU: numbers may differ (listed), decisions may not.
+    data = json.loads(original)
+    data["machine"]["cpu"] = "Another CPU"
+    row = next(r for r in data["rows"] if r["difference"])
+    row["difference"] += " (edited)"
+    committed.path.write_text(json.dumps(data))
+    check = _cli("records", "ledger", "--profile", "smoke", "--check", "--out",
+                 str(tmp_path / "ledgers"), env={})
+    assert check.returncode == 0, check.stdout
+    assert f"claim {row['number']} difference: " in check.stdout
+    assert "0 mismatch(es)" in check.stdout and "numbers may differ" in check.stdout
+    committed.path.write_text(original)
     # A ledger that names claims this code does not have is refused, not shown.
     data = json.loads(committed.path.read_text())
     data["rows"] = data["rows"][:-1]
