@@ -97,8 +97,9 @@ def verify(key: str, *, epochs: int | None = None, tolerance: float | None = Non
     if not same:
         lines.insert(1, f"the record was trained on {describe_machine(there)} with TensorFlow "
                         f"{there.get('tensorflow')}, Keras {there.get('keras')}: a retrain on "
-                        "another CPU or versions differs from it about as much as another seed's "
-                        "run, so agreement shows a plausible run of its config, not that very run")
+                        "another CPU or versions can drift from it as far as another seed's run "
+                        "does, so agreement shows a plausible run of its config, not that very "
+                        "run")
     lines += differences or ["the record holds: every value agrees"]
     if differences:
         lines.append(f"MISMATCH: {len(differences)} value(s) differ")
