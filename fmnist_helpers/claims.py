@@ -12,9 +12,7 @@ This module lists the claims with the metric each is judged on, judges them all,
 ledger's p-values by Holm's method, and keeps each profile's verdicts for the other profiles'
 pages. The verdicts profile's ledger (:data:`fmnist_helpers.profiles.VERDICTS_PROFILE`) is
 committed with its provenance (:func:`write_verdicts`, ``records/ledgers/<profile>.json``) so that
-every report, whatever profile it is built with, shows it (:func:`read_verdicts`).
-
-Imports no TensorFlow.
+every report, whatever profile it is built with, shows it (:func:`read_verdicts`). No TensorFlow.
 
 **The rule.** Every claim declares one metric (:attr:`Claim.metric`). A comparison is the mean
 difference of that metric with its 95% confidence interval, paired by seed
@@ -67,6 +65,7 @@ from fmnist_helpers.judges import (
 from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
 from fmnist_helpers.provenance import describe_machine, machine
 from fmnist_helpers.records import records_dir
+from fmnist_helpers.runs import write_json
 from fmnist_helpers.sections import job_name
 from fmnist_helpers.stats import holm
 from fmnist_helpers.verdicts import (  # noqa: F401  (re-exported: the pages use them from here)
@@ -424,23 +423,28 @@ def write_verdicts(ledger: pd.DataFrame, grid: dict, directory: Path | None = No
         The file written.
     """
     profile = str(ledger["profile"].iloc[0])
-    rows = [{"number": int(number), **{name: _plain(row[name]) for name in _ROW_FIELDS}}
+    rows = [{"number": int(number), **{name: plain(row[name]) for name in _ROW_FIELDS}}
             for number, row in ledger.iterrows()]
     for row in rows:
         row["seeds"] = None if row["seeds"] is None else int(row["seeds"])
-    data = {"format": LEDGER_FORMAT, "profile": profile,
-            "settings": get_profile(profile).summary(),
+    data = {"format": LEDGER_FORMAT, "profile": profile, "settings": get_profile(profile).summary(),
             "judged": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(), "grid": grid, "rows": rows}
     path = ledger_path(profile, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_json(path, data)
     return path
 
 
-def _plain(value):
+def plain(value):
+    """A ledger cell as the committed JSON holds it.
+
+    Args:
+        value: A cell of :func:`judge_all`'s ledger.
+
+    Returns:
+        ``None`` for a missing or non-finite number, a Python scalar for a numpy one, else it.
+    """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return None
     return value.item() if isinstance(value, np.generic) else value

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from pathlib import Path
 
 from fmnist_helpers import attacks, embed, evaluate, explain, records, sanity
-from fmnist_helpers.claims import judge_all, ledger_path, read_verdicts, write_verdicts
+from fmnist_helpers.claims import judge_all, ledger_path, plain, read_verdicts, write_verdicts
 from fmnist_helpers.config import change_key
 from fmnist_helpers.data import probe_set
 from fmnist_helpers.fullscale import (
@@ -321,9 +320,7 @@ def check_verdicts(profile_name: str, directory: Path | None = None) -> LedgerCh
 
 
 def _comparable(value, column: str | None = None):
-    """A ledger cell as JSON would hold it (missing: None; numpy scalars: Python numbers); Holm's
-    column without its adjusted p-value when ``column`` is ``"holm"``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    value = value.item() if hasattr(value, "item") else value
+    """A ledger cell as the committed JSON holds it (:func:`claims.plain`); Holm's column without
+    its adjusted p-value when ``column`` is ``"holm"``."""
+    value = plain(value)
     return value.split(" (")[0] if column == "holm" and isinstance(value, str) else value
