@@ -254,6 +254,8 @@ def cmd_store(args) -> int:
 def make_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``fmnist-report``."""
     _quiet_tensorflow()
+    from fmnist_helpers.choices import PRECISIONS
+    from fmnist_helpers.config import field_names
     from fmnist_helpers.models import MODEL_NAMES
     from fmnist_helpers.profiles import PROFILES
 
@@ -279,7 +281,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=list(PROFILES), default="quick")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="change a run config field, e.g. --set epochs=2 "
-                        "--set augment=flip,translate")
+                        "--set augment=flip,translate --set precision=mixed_bfloat16 "
+                        f"(precision: {' or '.join(PRECISIONS)}; bfloat16 needs a CPU with "
+                        "avx512_bf16 or amx_bf16). Fields: " + ", ".join(field_names()))
     p.add_argument("--runs-dir", help="run store directory (default: $FMNIST_RUNS_DIR or runs/)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)

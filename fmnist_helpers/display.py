@@ -108,6 +108,7 @@ def recipe_departures(profile_name: str, *, whose: str = "this page"):
         ("initialization", seed["initializer"],
          "Xavier" if base.initializer == "xavier" else base.initializer),
         ("dropout rate", f"{seed['dropout']:g}", f"{base.dropout:g}"),
+        ("precision", "float32", base.precision),
     ]
     lines = [f"| setting | the seed | {whose} |", "|---|---|---|"]
     for name, theirs, ours in rows:

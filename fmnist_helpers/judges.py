@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
+from fmnist_helpers.choices import MODEL_TITLES, SEED_MODEL_NAMES, TRAINING_AUGMENTATION
 from fmnist_helpers.config import change_key
 from fmnist_helpers.seed_report import SEED_CONVNET_TEST, SEED_VGG_TEST
 from fmnist_helpers.stats import Comparison, compare, compare_to, equivalent
@@ -303,7 +303,7 @@ def judge_adam_rmsprop(facts: dict) -> Verdict:
 
 def judge_batchnorm_every_model(facts: dict) -> Verdict:
     parts, lines = [], []
-    for model in MODEL_NAMES:
+    for model in SEED_MODEL_NAMES:
         with_ = _arm(facts, "batchnorm", model=model, batch_norm=True)
         without = _arm(facts, "batchnorm", model=model, batch_norm=False)
         verdict, c = _beats(with_["epoch1_val_accuracy"], without["epoch1_val_accuracy"])

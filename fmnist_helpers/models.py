@@ -1,8 +1,10 @@
-"""The six architectures of the seed report's appendix, as Keras 3 functional models.
+"""The six architectures of the seed report's appendix, and SpeedNet (ours, for the fast
+full-scale recipe), as Keras 3 functional models.
 
 Every model takes ``(28, 28, 1)`` images in ``[0, 1]`` and returns 10 logits from a layer named
 ``logits``. Layers are named after the seed's tables: ``conv1``, ``conv2``, ... for convolutions,
-``pool1``, ... for max pooling, ``fc1``, ``fc2`` for hidden dense layers. With batch norm a block
+``pool1``, ... for max pooling, ``fc1``, ``fc2`` for hidden dense layers, ``global_pool`` for
+a global max pooling. With batch norm a block
 is ``conv1`` (linear) -> ``conv1_bn`` -> ``conv1_act``; without it the activation is part of
 ``conv1``. :func:`block_output` gives the post-activation layer of a block either way, and
 :func:`penultimate_layer` the layer whose output feeds ``logits`` (used for embeddings).
@@ -21,10 +23,15 @@ from fmnist_helpers.choices import (
     KERNEL_SIZES,
     MODEL_NAMES,
     MODEL_TITLES,
+    PRECISIONS,
+    SEED_MODEL_NAMES,
 )
 
 #: Per architecture: a list of layer specs. ``("conv", filters)``, ``("pool",)``,
-#: ``("fc", units)``. Taken from the seed's appendix (section 13).
+#: ``("fc", units)``; ``("conv_pool", filters)`` is a convolution whose output is max-pooled
+#: before its batch norm and activation (a quarter of their work, as in the fast CIFAR-10
+#: recipes such as airbench), ``("global_pool",)`` a global max pooling. The first six are the
+#: seed's appendix (section 13).
 ARCHITECTURES: dict[str, list[tuple]] = {
     "feedforward": [("fc", 512), ("fc", 128)],
     "cnn1": [("conv", 32), ("pool",), ("fc", 128)],
@@ -37,6 +44,12 @@ ARCHITECTURES: dict[str, list[tuple]] = {
                  ("conv", 256), ("pool",), ("fc", 512), ("fc", 512)],
     "convnet": [("conv", 64), ("pool",), ("conv", 128), ("pool",), ("conv", 256),
                 ("conv", 256), ("pool",), ("fc", 1024), ("fc", 1024)],
+    # Ours, not the seed's: three blocks of two convolutions (64, 128, 256 filters) after a
+    # 32-filter stem, pooling inside each block's first convolution, a global max pool and no
+    # hidden dense layer -- the layout of airbench's CIFAR-10 network, at 28 x 28. About as many
+    # multiply-adds per image as our ConvNet (``multiply_adds``), a fifth of its parameters.
+    "speednet": [("conv", 32), ("conv_pool", 64), ("conv", 64), ("conv_pool", 128),
+                 ("conv", 128), ("conv_pool", 256), ("conv", 256), ("global_pool",)],
 }
 #: Moving-average momentum of batch norm. Keras's default (0.99) needs thousands of steps before
 #: the moving statistics used at inference settle; our quick runs take a few hundred, where
@@ -84,6 +97,7 @@ def build_model(
     activation: str = "relu",
     kernel_size: int = 3,
     width: float = 1.0,
+    precision: str = "float32",
 ) -> keras.Model:
     """Build one of the seed's six architectures.
 
@@ -98,6 +112,9 @@ def build_model(
         kernel_size: Side of every convolution kernel, one of :data:`KERNEL_SIZES`.
         width: Multiplier of every conv filter count and hidden dense width (at least one
             unit is kept); 1.0 is the seed's size.
+        precision: ``"float32"`` or ``"mixed_bfloat16"``: every hidden layer gets that Keras
+            dtype policy (bfloat16 compute, float32 weights); the ``logits`` layer stays
+            float32, so the loss and softmax are computed in float32.
 
     Returns:
         An uncompiled functional ``keras.Model`` mapping ``(28, 28, 1)`` images to 10 logits.
@@ -108,6 +125,9 @@ def build_model(
     _check_choice("model", name, MODEL_NAMES)
     _check_choice("activation", activation, ACTIVATIONS)
     _check_choice("kernel_size", kernel_size, KERNEL_SIZES)
+    _check_choice("precision", precision, PRECISIONS)
+    # float32 layers are built exactly as before the precision option existed (no dtype given).
+    policy = {} if precision == "float32" else {"dtype": precision}
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be a rate in [0, 1), got {dropout}.")
     if not 0.0 < width <= 4.0:
@@ -125,14 +145,19 @@ def build_model(
     flattened = False
     for spec in ARCHITECTURES[name]:
         kind = spec[0]
-        counts[kind] += 1
-        layer_name = f"{kind}{counts[kind]}"
+        if kind == "global_pool":
+            x = layers.GlobalMaxPooling2D(name="global_pool", **policy)(x)
+            flattened = True
+            continue
+        family = "conv" if kind == "conv_pool" else kind  # named and counted as a conv
+        counts[family] += 1
+        layer_name = f"{family}{counts[family]}"
         if kind == "pool":
-            x = layers.MaxPooling2D(2, padding="same", name=layer_name)(x)
+            x = layers.MaxPooling2D(2, padding="same", name=layer_name, **policy)(x)
             continue
         units = max(1, round(spec[1] * width))
         if kind == "fc" and not flattened:
-            x = layers.Flatten(name="flatten")(x)
+            x = layers.Flatten(name="flatten", **policy)(x)
             flattened = True
         common = {
             "activation": None if batch_norm else activation,
@@ -140,17 +165,23 @@ def build_model(
             "kernel_initializer": init(),
             "bias_initializer": "zeros",
             "name": layer_name,
+            **policy,
         }
-        if kind == "conv":
-            x = layers.Conv2D(units, kernel_size, padding="same", **common)(x)
-        else:
+        if kind == "fc":
             x = layers.Dense(units, **common)(x)
+        else:
+            x = layers.Conv2D(units, kernel_size, padding="same", **common)(x)
+        if kind == "conv_pool":
+            counts["pool"] += 1
+            x = layers.MaxPooling2D(2, padding="same", name=f"pool{counts['pool']}", **policy)(x)
         if batch_norm:
-            x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{layer_name}_bn")(x)
-            x = layers.Activation(activation, name=f"{layer_name}_act")(x)
+            x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{layer_name}_bn",
+                                          **policy)(x)
+            x = layers.Activation(activation, name=f"{layer_name}_act", **policy)(x)
         if kind == "fc" and dropout > 0:
-            x = layers.Dropout(dropout, name=f"{layer_name}_dropout")(x)
-    outputs = layers.Dense(10, kernel_initializer=init(), name="logits")(x)
+            x = layers.Dropout(dropout, name=f"{layer_name}_dropout", **policy)(x)
+    logits_policy = {"dtype": "float32"} if policy else {}
+    outputs = layers.Dense(10, kernel_initializer=init(), name="logits", **logits_policy)(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -194,9 +225,11 @@ def penultimate_layer(model: keras.Model) -> keras.layers.Layer:
         model: A model from :func:`build_model`.
 
     Returns:
-        The last hidden dense block's post-activation layer.
+        The last hidden dense block's post-activation layer, or the global pooling of a model
+        without hidden dense layers (SpeedNet).
     """
-    return block_output(model, dense_blocks(model)[-1])
+    dense = dense_blocks(model)
+    return block_output(model, dense[-1]) if dense else model.get_layer("global_pool")
 
 
 def parameter_table(model: keras.Model) -> pd.DataFrame:
@@ -244,13 +277,15 @@ def describe_layers(model: keras.Model) -> str:
         elif isinstance(layer, keras.layers.MaxPooling2D):
             p = layer.pool_size
             parts.append(f"pool {p[0]}×{p[1]}")
+        elif isinstance(layer, keras.layers.GlobalMaxPooling2D):
+            parts.append("global max pool")
         elif isinstance(layer, keras.layers.Dense):
             parts.append(str(layer.units) if layer.name == "logits" else f"fc {layer.units}")
     return " → ".join(parts)
 
 
 def architecture_table(width: float) -> pd.DataFrame:
-    """The seed's appendix (its section 13): the six architectures, with their parameter counts
+    """The seed's appendix (its section 13): its six architectures, with their parameter counts
     at full width and at ``width`` (the width a profile trains).
 
     Args:
@@ -266,10 +301,32 @@ def architecture_table(width: float) -> pd.DataFrame:
     if not width > 0:
         raise ValueError(f"width must be positive, got {width}.")
     rows = []
-    for name in MODEL_NAMES:
+    for name in SEED_MODEL_NAMES:
         full = build_model(name)
         rows.append({"model": MODEL_TITLES[name], "layers": describe_layers(full),
                      "parameters": full.count_params(),
                      f"parameters at width {width:g}": build_model(name, width=width)
                      .count_params()})
     return pd.DataFrame(rows).set_index("model")
+
+
+def multiply_adds(model: keras.Model) -> int:
+    """Multiply-adds of one image's forward pass through the convolutions and dense layers
+    (pooling, batch norm and activations left out; a training step costs about three times
+    this per image).
+
+    Args:
+        model: A built functional Keras model.
+
+    Returns:
+        The count, e.g. about 63 million for our ConvNet at full width.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width, filters = layer.output.shape[1:]
+            kernel = int(np.prod(layer.kernel.shape[:-1]))
+            total += int(height) * int(width) * int(filters) * kernel
+        elif isinstance(layer, keras.layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return total

@@ -33,6 +33,45 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where it cannot be read)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+#: CPU flags that mean native bfloat16 arithmetic (AVX-512 BF16 on Zen 4 / Cooper Lake and
+#: later, AMX on Sapphire Rapids and later).
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+#: Set to 1 to train in mixed_bfloat16 on a CPU without native bfloat16 anyway.
+FORCE_BFLOAT16_ENV = "FMNIST_FORCE_BFLOAT16"
+
+
+def check_precision(precision: str) -> None:
+    """Refuse ``mixed_bfloat16`` training where it would be slow: a CPU-only machine whose CPU
+    lacks native bfloat16 (TensorFlow then emulates it, several times slower than float32).
+
+    Args:
+        precision: A run config's precision.
+
+    Raises:
+        ValueError: For ``mixed_bfloat16`` on such a machine, unless ``$FMNIST_FORCE_BFLOAT16``
+            is 1; the message names the missing flags and both ways on.
+    """
+    if precision != "mixed_bfloat16" or _gpus() or os.environ.get(FORCE_BFLOAT16_ENV) == "1":
+        return
+    if not cpu_flags() & set(BFLOAT16_FLAGS):
+        raise ValueError(
+            f"precision=mixed_bfloat16 refused: this CPU ({_cpu_model()}) has no native bfloat16 "
+            f"({' or '.join(BFLOAT16_FLAGS)} missing from /proc/cpuinfo), so TensorFlow would "
+            f"emulate it, several times slower than float32. Train with precision=float32, or "
+            f"set {FORCE_BFLOAT16_ENV}=1 to train in bfloat16 anyway.")
+
+
 def _gpus() -> list[str]:
     """NVIDIA GPUs by model, from the driver's /proc files (no TensorFlow import needed)."""
     found = []

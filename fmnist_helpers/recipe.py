@@ -12,8 +12,8 @@ from fmnist_helpers.config import RunConfig
 from fmnist_helpers.models import build_model
 
 
-def make_optimizer(name: str, learning_rate: float,
-                   ema_momentum: float = 0.0) -> keras.optimizers.Optimizer:
+def make_optimizer(name: str, learning_rate: float, ema_momentum: float = 0.0,
+                   weight_decay: float = 0.0) -> keras.optimizers.Optimizer:
     """Return a Keras optimizer by name (``adam``, ``rmsprop``, ``sgd``, ``momentum``).
 
     Args:
@@ -21,19 +21,23 @@ def make_optimizer(name: str, learning_rate: float,
         learning_rate: A float or a schedule.
         ema_momentum: Above 0, the optimizer keeps an exponential moving average of the weights
             (``use_ema``); ``fit`` ends with the weights set to it.
+        weight_decay: Above 0, Keras's decoupled weight decay (each step multiplies every
+            weight by ``1 - learning_rate * weight_decay``).
 
     Raises:
         ValueError: If the name is unknown.
     """
-    ema = {"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum > 0 else {}
+    options = {"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum > 0 else {}
+    if weight_decay > 0:
+        options["weight_decay"] = weight_decay
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate, **ema)
+        return keras.optimizers.Adam(learning_rate, **options)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate, **ema)
+        return keras.optimizers.RMSprop(learning_rate, **options)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, **ema)
+        return keras.optimizers.SGD(learning_rate, **options)
     if name == "momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, **ema)
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, **options)
     raise ValueError(f"optimizer must be one of adam, rmsprop, sgd, momentum; got {name!r}.")
 
 
@@ -42,7 +46,7 @@ def build_from_config(config: RunConfig) -> keras.Model:
     return build_model(
         config.model, initializer=config.initializer, init_std=config.init_std,
         batch_norm=config.batch_norm, dropout=config.dropout, activation=config.activation,
-        kernel_size=config.kernel_size, width=config.width,
+        kernel_size=config.kernel_size, width=config.width, precision=config.precision,
     )
 
 
@@ -113,7 +117,7 @@ def compile_model(model: keras.Model, config: RunConfig, steps_per_epoch: int = 
             else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.compile(
         optimizer=make_optimizer(config.optimizer, learning_rate_for(config, steps_per_epoch),
-                                 config.ema_momentum),
+                                 config.ema_momentum, config.weight_decay),
         loss=loss,
         metrics=["accuracy"],
         jit_compile=False,  # XLA is slower than plain TF on the CPUs we measured

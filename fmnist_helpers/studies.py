@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist_helpers import progress, records
-from fmnist_helpers.choices import MODEL_NAMES, MODEL_TITLES, TRAINING_AUGMENTATION
+from fmnist_helpers.choices import MODEL_TITLES, SEED_MODEL_NAMES, TRAINING_AUGMENTATION
 from fmnist_helpers.fullscale import FULL_SCALE_ROWS, against_target, full_scale_table
 from fmnist_helpers.profiles import Profile, get_profile
 from fmnist_helpers.runs import Run, RunConfig, RunStore
@@ -71,7 +71,7 @@ def _studies() -> dict[str, Study]:
     def each(field, values, fmt=str):
         return tuple(Variant(fmt(v), {field: v}) for v in values)
 
-    models = tuple(m for m in MODEL_NAMES)
+    models = SEED_MODEL_NAMES
     return {s.name: s for s in [
         Study("initialization", "Weight initialization", "Figure 11",
               (Variant("Xavier (Glorot uniform)", {"initializer": "xavier"}),

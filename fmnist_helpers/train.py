@@ -302,8 +302,10 @@ def prepare(config: RunConfig):
         and builds the model again.
 
     Raises:
+        ValueError: If the precision is not supported here (``provenance.check_precision``).
         FileNotFoundError: If the data cannot be found.
     """
+    provenance.check_precision(config.precision)
     arrays = prepared_splits(config.train_size, config.val_size, config.test_size)
     steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
 
@@ -339,7 +341,8 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
         The :class:`Run`; ``run.reused`` tells whether it came from the store.
 
     Raises:
-        ValueError: If the config is invalid.
+        ValueError: If the config is invalid, or asks for ``mixed_bfloat16`` on a CPU without
+            native bfloat16 (``provenance.check_precision``).
         FileNotFoundError: If the data cannot be found.
     """
     config = config or RunConfig()

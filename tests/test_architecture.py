@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fmnist_helpers"
 #: Modules whose imports of the package may sit inside functions: the command line loads the
 #: heavy modules (TensorFlow) only for the commands that need them, so ``--help`` is instant.
 DEFERRED_ALLOWED = {"fmnist_helpers.cli"}
-MAX_LINES = 500
+MAX_LINES = 800  # a smell detector (look for the seam), never a number to pack lines for
 
 
 def _module_name(path: Path) -> str:
@@ -99,6 +99,7 @@ def test_the_choice_lists_name_what_is_built():
     from fmnist_helpers import augment, choices, models
 
     assert tuple(models.ARCHITECTURES) == choices.MODEL_NAMES
+    assert choices.MODEL_NAMES[:len(choices.SEED_MODEL_NAMES)] == choices.SEED_MODEL_NAMES
     assert set(choices.MODEL_TITLES) == set(choices.MODEL_NAMES)
     assert set(choices.AUGMENTATION_TITLES) == set(choices.AUGMENTATIONS)
     for name in choices.AUGMENTATIONS:

@@ -14,7 +14,8 @@ def test_each_architecture_gives_ten_logits(name):
     out = model(np.zeros((2, 28, 28, 1), np.float32))
     assert tuple(out.shape) == (2, 10)
     assert model.get_layer("logits").units == 10
-    assert models.penultimate_layer(model).name.startswith("fc")
+    assert models.penultimate_layer(model).name.startswith(
+        "global_pool" if name == "speednet" else "fc")
 
 
 @pytest.mark.parametrize("name", models.MODEL_NAMES)
@@ -87,3 +88,21 @@ def test_initializers_differ_in_spread():
         stds[init] = float(np.std(model.get_layer("fc1").kernel.numpy()))
     assert stds["random"] == pytest.approx(0.01, rel=0.05)
     assert stds["he"] > stds["xavier"]  # He normal: sqrt(2/fan_in) > Glorot: sqrt(2/(in+out))
+
+
+def test_speednet_pools_inside_its_blocks_and_costs_about_what_our_convnet_costs():
+    """SpeedNet (ours): each block's first convolution is pooled before its batch norm, the
+    global max pool feeds the logits; multiply-adds counted by hand for the ConvNet."""
+    model = models.build_model("speednet", batch_norm=True)
+    names = [layer.name for layer in model.layers]
+    assert names.index("pool1") == names.index("conv2") + 1
+    assert names.index("conv2_bn") == names.index("pool1") + 1
+    assert model.get_layer("global_pool").output.shape[1:] == (256,)
+    assert tuple(model.get_layer("conv7").output.shape[1:]) == (4, 4, 256)
+    convnet = models.build_model("convnet")
+    by_hand = (28 * 28 * 9 * 64 + 14 * 14 * 9 * 64 * 128 + 7 * 7 * 9 * 128 * 256
+               + 7 * 7 * 9 * 256 * 256 + 4096 * 1024 + 1024 * 1024 + 1024 * 10)
+    assert models.multiply_adds(convnet) == by_hand
+    assert 0.9 < models.multiply_adds(model) / by_hand < 1.2
+    assert model.count_params() < convnet.count_params() / 5
+    assert "speednet" not in set(models.architecture_table(0.25).index.str.lower())

@@ -278,3 +278,60 @@ def test_flip_averaged_test_metrics_are_recorded_beside_the_plain_ones(tiny_conf
     assert run["test_accuracy"] != run["test_accuracy_no_flip"]
     with pytest.raises(ValueError, match="ema_momentum must be in"):
         tiny_config.replace(ema_momentum=1.0)
+
+
+def test_bfloat16_runs_compute_in_bfloat16_and_keep_float32_weights_and_logits(tiny_config,
+                                                                               store):
+    """``precision=mixed_bfloat16``: every hidden layer computes in bfloat16 with float32
+    weights, the logits (and so the loss) stay float32, the key changes while float32 configs
+    keep theirs, and the run trains and round-trips through the store."""
+    import keras
+
+    from fmnist_helpers import provenance
+    from fmnist_helpers.recipe import build_from_config
+
+    assert tiny_config.replace(precision="float32", weight_decay=0.0).key == tiny_config.key
+    config = tiny_config.replace(precision="mixed_bfloat16", batch_norm=True)
+    assert config.key != tiny_config.replace(batch_norm=True).key
+    model = build_from_config(config)
+    hidden = [layer for layer in model.layers
+              if layer.name != "logits" and layer.name != "image"]
+    assert hidden and all(layer.dtype_policy.name == "mixed_bfloat16" for layer in hidden)
+    assert all(w.dtype == "float32" for w in model.weights)
+    assert model.get_layer("logits").dtype_policy.name == "float32"
+    assert model.get_layer("conv1").compute_dtype == "bfloat16"
+    logits = model(np.zeros((2, 28, 28, 1), "float32"))
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+    if not provenance.cpu_flags() & set(provenance.BFLOAT16_FLAGS):
+        pytest.skip("this CPU has no native bfloat16: training is refused (tested elsewhere)")
+    run = train(config, store=store, verbose=False)
+    assert run.config.precision == "mixed_bfloat16" and 0.1 < run["test_accuracy"] <= 1.0
+    assert store.get(config).config == config
+
+
+def test_bfloat16_is_refused_without_native_support_unless_forced(tiny_config, store,
+                                                                  monkeypatch):
+    from fmnist_helpers import provenance
+
+    monkeypatch.setattr(provenance, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(provenance, "_gpus", list)
+    monkeypatch.delenv(provenance.FORCE_BFLOAT16_ENV, raising=False)
+    config = tiny_config.replace(precision="mixed_bfloat16", epochs=1)
+    with pytest.raises(ValueError, match="avx512_bf16 or amx_bf16 missing.*FMNIST_FORCE_BFLOAT16"):
+        train(config, store=store, verbose=False)
+    assert store.get(config) is None
+    provenance.check_precision("float32")  # float32 is never refused
+    monkeypatch.setenv(provenance.FORCE_BFLOAT16_ENV, "1")
+    provenance.check_precision("mixed_bfloat16")
+
+
+def test_weight_decay_shrinks_the_weights_and_changes_the_key(tiny_config, store):
+    decayed = tiny_config.replace(weight_decay=0.5, epochs=1)
+    plain = tiny_config.replace(epochs=1)
+    assert decayed.key != plain.key
+    norms = [float(np.sqrt(sum(np.sum(np.square(w)) for w in
+                               train(c, store=store, verbose=False).load_model().get_weights())))
+             for c in (decayed, plain)]
+    assert norms[0] < norms[1]
+    with pytest.raises(ValueError, match="weight_decay must be in"):
+        tiny_config.replace(weight_decay=-0.1)

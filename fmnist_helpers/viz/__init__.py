@@ -8,7 +8,12 @@ notebooks write ``viz.learning_curves(...)``.
 from fmnist_helpers.viz.attacks import adversarial_examples, fooling_grid, robustness_plot
 from fmnist_helpers.viz.augmentation import augmentation_examples, throughput_bars
 from fmnist_helpers.viz.common import accuracy_bars, notebook_setup
-from fmnist_helpers.viz.conclusions import full_scale_curves, verdict_bars, verdict_matrix
+from fmnist_helpers.viz.conclusions import (
+    full_scale_curves,
+    time_to_accuracy,
+    verdict_bars,
+    verdict_matrix,
+)
 from fmnist_helpers.viz.data import class_balance_chart, class_grid, mean_images, pixel_histogram
 from fmnist_helpers.viz.embed import dataset_tsne, tsne_panels
 from fmnist_helpers.viz.evaluate import confusion_heatmaps, misclassified_grid, per_class_bars
@@ -36,5 +41,5 @@ __all__ = [
     "image_with_label", "learning_curves", "map_comparison", "mean_images", "misclassified_grid",
     "notebook_setup", "per_class_bars", "pixel_histogram", "robustness_plot", "sanity_curves",
     "sanity_grid", "sparsity_plot", "study_accuracy", "study_curves", "throughput_bars",
-    "tsne_panels", "verdict_bars", "verdict_matrix",
+    "time_to_accuracy", "tsne_panels", "verdict_bars", "verdict_matrix",
 ]

@@ -1,5 +1,5 @@
 """Figures of the conclusions section (10): verdict counts, verdicts across profiles, full-scale
-curves.
+curves and time to accuracy.
 
 Every function takes data and returns a ``matplotlib.figure.Figure``; none runs a model.
 """
@@ -119,3 +119,65 @@ def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
     fig.tight_layout()
     return _done(fig)
 
+
+
+def time_to_accuracy(curves: pd.DataFrame, table: pd.DataFrame):
+    """Accuracy against training minutes of the full-scale rows: validation accuracy after each
+    epoch (one thin line per seed, the mean over seeds bold) and each row's final test accuracy
+    (mean over seeds, 95% interval) at its mean training time, with the targets.
+
+    Args:
+        curves: ``fullscale.full_scale_curves`` output (with ``minutes``).
+        table: ``fullscale.full_scale_table`` output (seeds, test accuracy, interval, minutes,
+            precision, target, where recorded).
+
+    Returns:
+        The figure; while no full-scale run is stored, a small figure that says so.
+    """
+    if curves.empty:
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        _blank(ax)
+        ax.text(0.5, 0.5, "No full-scale run is stored yet: make accuracy trains them.",
+                ha="center", va="center", transform=ax.transAxes, fontsize=11)
+        return _done(fig)
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.0), sharey=True)
+    titles = list(table.index)
+    colors = dict(zip(titles, sns.color_palette("tab10", len(titles))))
+    for title, runs in curves.groupby("model", sort=False):
+        row = table.loc[title]
+        for _, run in runs.groupby("seed"):
+            axes[0].plot(run["minutes"], run["val_accuracy"], color=colors[title], linewidth=0.7,
+                         alpha=0.45)
+        mean = runs.groupby("epoch")[["minutes", "val_accuracy"]].mean()
+        axes[0].plot(mean["minutes"], mean["val_accuracy"], color=colors[title], linewidth=2.0,
+                     label=f"{title}: {int(row['seeds'])} seed{'s' if row['seeds'] > 1 else ''}, "
+                           f"{row['precision']}")
+        error = ([[row["test_accuracy"] - row["ci_low"]], [row["ci_high"] - row["test_accuracy"]]]
+                 if row["seeds"] > 1 else None)
+        axes[1].errorbar(row["minutes"], row["test_accuracy"], yerr=error, fmt="o", capsize=4,
+                         color=colors[title], markersize=7)
+        axes[1].annotate(f"{row['test_accuracy']:.2%}", (row["minutes"], row["test_accuracy"]),
+                         textcoords="offset points", xytext=(8, -12), fontsize=8)
+    styles = iter(["--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))])
+    for target, source in sorted({(row["target"], row["target_from"])
+                                  for _, row in table.iterrows()}):
+        style = next(styles)
+        for ax in axes:
+            ax.axhline(target, color="0.3", linestyle=style, linewidth=1.1,
+                       label=f"target {target:.1%} test ({source})" if ax is axes[1] else None)
+    low = max(0.85, float(curves["val_accuracy"].min()) - 0.005)
+    high = max(float(curves["val_accuracy"].max()), table["target"].max(),
+               float(table["ci_high"].max(skipna=True) if table["ci_high"].notna().any()
+                     else 0)) + 0.004
+    axes[0].set(ylim=(low, high), xlabel="training minutes (2 CPU cores)", ylabel="accuracy",
+                title="validation accuracy after each epoch")
+    axes[1].set(xlabel="training minutes per run (mean over seeds)",
+                title="test accuracy: mean over seeds, 95% interval")
+    axes[0].set_xlim(left=0)
+    axes[1].set_xlim(left=0)
+    axes[0].legend(loc="lower right", fontsize=8)
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.suptitle("Time to accuracy at full scale (54,000 training images; where and when each "
+                 "row was trained: the table)", fontsize=11)
+    fig.tight_layout()
+    return _done(fig)
