@@ -69,8 +69,12 @@ check: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow" -q
 
+# JupyterLab on 127.0.0.1 only, with a token; it prints the URL to open. Jupyter refuses to run
+# as root without --allow-root, and the Debian path, containers and CI run as root: the flag is
+# passed only then.
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 --no-browser \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 benchmark: setup
 	$(BIN)/python benchmarks/throughput.py

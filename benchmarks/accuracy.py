@@ -16,8 +16,8 @@ profile's claims ledger.
 On a 2-core CPU one run takes one to one and a half hours.
 
 Usage:
-    python benchmarks/accuracy.py [--rows convnet,...,convnet_long] [--seeds 1]
-                                  [--retrain] [--report PATH] [--report-only]
+    python benchmarks/accuracy.py [--rows convnet,...,speedrun] [--seeds 1]
+                                  [--retrain] [--export] [--report PATH] [--report-only]
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ def main(argv=None) -> int:
                              "this script)")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite accuracy.md from the runs already stored")
+    parser.add_argument("--export", action="store_true",
+                        help="write each run to records/ as soon as it finishes (a change of "
+                             "machine loses the run store, never a committed record)")
     args = parser.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ROWS]
@@ -114,6 +117,9 @@ def main(argv=None) -> int:
                 run = train(config, store=store)
                 print(f"{key} seed {seed}: test accuracy {run['test_accuracy']:.4f} "
                       f"({'reused' if run.reused else 'trained'})", flush=True)
+                if args.export:
+                    for path in records.export([run]):
+                        print(f"{key} seed {seed}: recorded in {path} (commit it)", flush=True)
                 write_report(store, args.report)
     print(write_report(store, args.report))
     return 0

@@ -16,24 +16,39 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
 
-def _quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up log (printed whatever the log level) silenced."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--workers 0`` is refused, not read as the
+    default)."""
     try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow; its C++ start-up lines are dropped and real messages kept by the
+    package's import hook (:mod:`fmnist_helpers.quiet`)."""
+    import tensorflow  # noqa: F401
 
 
 def cmd_data(args) -> int:
@@ -122,7 +137,7 @@ def cmd_build(args) -> int:
         return report.build(
             profile=args.profile, sections=sections, out_dir=args.out,
             show_code=args.show_code, fail_fast=args.fail_fast, force=force,
-            workers=args.workers or executor.DEFAULT_WORKERS,
+            workers=args.workers if args.workers is not None else executor.DEFAULT_WORKERS,
             address=cluster.cluster_address(args.address),
         )
     except ValueError as error:
@@ -169,7 +184,7 @@ def cmd_runs(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     missing = [r.config for r in runs if r.missing]
-    workers = args.workers or executor.DEFAULT_WORKERS
+    workers = args.workers if args.workers is not None else executor.DEFAULT_WORKERS
     where = f"on the Ray cluster at {address}" if address else f"with {workers} worker(s)"
     print(plan.summary(runs) + (f"; training them {where}" if missing else ""), flush=True)
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
@@ -192,6 +207,16 @@ def cmd_records(args) -> int:
     from fmnist_helpers import records, verification
     from fmnist_helpers.runs import RunStore
 
+    if args.action == "check":
+        directory = Path(args.out) if args.out else records.records_dir()
+        damaged = records.check_records(directory)
+        for line in damaged:
+            print(f"  damaged  {line}")
+        count = len(list(directory.glob("*.json")))
+        print(f"records {directory}: " + (f"{len(damaged)} of {count} damaged (never used until "
+                                          "fixed)." if damaged else
+                                          f"all {count} are sound."))
+        return 1 if damaged else 0
     if args.action == "verify":
         if len(args.keys) != 1:
             raise ValueError("records verify takes one KEY (the record records/KEY.json).")
@@ -230,14 +255,18 @@ def cmd_records(args) -> int:
 
 
 def cmd_store(args) -> int:
+    from fmnist_helpers import records
     from fmnist_helpers.runs import RunStore
     from fmnist_helpers.store_check import check_store, remove_problems
 
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     problems = check_store(store.root)
+    damaged = records.check_records()
+    for line in damaged:
+        print(f"record   damaged  {line}")
     if not problems:
         print(f"run store {store.root}: every entry is complete and valid.")
-        return 0
+        return 1 if damaged else 0
     print(f"run store {store.root}:")
     for problem in problems:
         print(f"  {problem.kind:9s} {problem.path.name}  ({problem.detail})")
@@ -297,7 +326,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", nargs="?", const="all", metavar="SECTIONS",
                    help="execute even the sections whose fingerprint did not change: all, or "
                         "those named (comma-separated)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=_positive_int, default=None,
                    help="processes that train the missing runs before the notebooks execute "
                         "(default: one per core, at most 4; 1 trains in this process)")
     p.add_argument("--address", default=None,
@@ -318,7 +347,7 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "plan":
             p.add_argument("--json", action="store_true", help="print a JSON list")
         else:
-            p.add_argument("--workers", type=int, default=None,
+            p.add_argument("--workers", type=_positive_int, default=None,
                            help="worker processes (default: one per core, at most 4; 1 trains "
                                 "in this process)")
             p.add_argument("--address", default=None,
@@ -327,8 +356,9 @@ def make_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
 
     p = sub.add_parser("records", help="export stored runs as committed records, retrain one "
-                                       "and compare, or commit a profile's ledger")
-    p.add_argument("action", choices=["export", "verify", "ledger"])
+                                       "and compare, commit a profile's ledger, or check every "
+                                       "record's numbers")
+    p.add_argument("action", choices=["export", "verify", "ledger", "check"])
     p.add_argument("keys", nargs="*", metavar="KEY",
                    help="export: these runs (default: the stored runs of the profile's plan); "
                         "verify: the record's key")
@@ -339,7 +369,7 @@ def make_parser() -> argparse.ArgumentParser:
                                  "ledger: records/ledgers)")
     p.add_argument("--epochs", type=int, default=None,
                    help="verify: retrain only the first K epochs (default: all)")
-    p.add_argument("--tolerance", type=float, default=None,
+    p.add_argument("--tolerance", type=_tolerance, default=None,
                    help="verify: largest difference allowed (default: 0 where the record was "
                         "trained on this CPU with these versions, else 0.05)")
     p.add_argument("--check", action="store_true",
@@ -380,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"error: {_describe(error)}", file=sys.stderr)
-        return 2 if isinstance(error, ValueError) else 1
+        from fmnist_helpers.records import DamagedRecord
+
+        # 2 is for bad arguments only: a damaged file is not one (its message gives the fix).
+        return 2 if isinstance(error, ValueError) and not isinstance(error, DamagedRecord) else 1
 
 
 def _describe(error: Exception) -> str:

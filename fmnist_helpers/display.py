@@ -54,7 +54,8 @@ def profile_banner(profile_name: str):
     note = ("" if p.name == "full" else
             " Numbers here are **not** the seed report's full-scale results.")
     return Markdown(
-        f"> **Profile `{p.name}`** — {p.description}: images {sizes}; {p.epochs} epochs; "
+        f"> **Profile `{p.name}`** — {html.escape(p.description)}: images {sizes}; "
+        f"{p.epochs} epochs; "
         f"model width x{p.width}; batch {p.batch_size}; Adam learning rate {p.learning_rate:g}; "
         f"{p.seeds} seeds per comparison.{note}")
 

@@ -8,6 +8,7 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +107,20 @@ def describe_machine(info: dict) -> str:
     return f"{info.get('cpu', 'unknown CPU')}, {info.get('cores', '?')} cores, {gpus}"
 
 
+def threads() -> dict[str, int] | None:
+    """TensorFlow's thread pools in this process (0: TensorFlow's default, every core), or
+    ``None`` where TensorFlow is not loaded."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return None
+    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+
+
 def stamp() -> dict[str, Any]:
     """What a finished run records about itself: ``finished`` (UTC, ISO 8601), ``machine``
-    (:func:`machine`) and ``executor``."""
+    (:func:`machine`), ``executor`` and ``threads`` (:func:`threads`: training is deterministic
+    for a thread count, so ``records verify`` retrains at the same one)."""
     return {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), "executor": os.environ.get(EXECUTOR_ENV, "in-process")}
+            "machine": machine(), "executor": os.environ.get(EXECUTOR_ENV, "in-process"),
+            "threads": threads()}

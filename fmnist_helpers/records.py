@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from fmnist_helpers import readlog
+from fmnist_helpers import progress, readlog
 from fmnist_helpers.config import TRAINING_CODE_VERSION, RunConfig
 from fmnist_helpers.provenance import describe_machine, machine
-from fmnist_helpers.runs import HISTORY_FIELDS, Run, write_json
+from fmnist_helpers.runs import HISTORY_FIELDS, Run, meaning_problems, write_json
 
 RECORDS_ENV = "FMNIST_RECORDS_DIR"
 #: Extras arrays small enough to be kept as numbers in a record (per epoch).
@@ -156,6 +156,7 @@ def to_record(run: Run) -> dict[str, Any]:
         "machine_recorded_at": "training" if trained_on else "export (same store)",
         "train_seconds": result.get("train_seconds"),
         "executor": result.pop("executor", "not recorded"),
+        "threads": result.pop("threads", None),
     }  # nothing about the export itself: exporting the same run again gives the same file
     return _json_ready({"format": FORMAT, "key": run.key, "code_version": TRAINING_CODE_VERSION,
                         "config": run.config.to_dict(), "history": run.history, "result": result,
@@ -173,6 +174,9 @@ def export(runs: list[Run], directory: Path | None = None) -> list[Path]:
         The files written.
     """
     directory = Path(directory or records_dir())
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"the records directory {directory} is a file: set "
+                                 f"{RECORDS_ENV} (or --out) to a directory")
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for run in runs:
@@ -182,31 +186,78 @@ def export(runs: list[Run], directory: Path | None = None) -> list[Path]:
     return paths
 
 
+class DamagedRecord(ValueError):
+    """A record file that cannot be read or whose numbers cannot be true; the message names the
+    file, the field, the value and the fix."""
+
+
 def read(path: Path) -> RecordedRun:
-    """Read one record file.
+    """Read one record file and check its meaning (``runs.meaning_problems``).
 
     Raises:
-        ValueError: If the file is not a record of this code version, or its key does not match
-            its config.
+        DamagedRecord: If the file is not a record of this code version, its key does not match
+            its config, or a number in it cannot be true (an accuracy outside [0, 1], a history
+            longer than its epochs, ...).
     """
+    fix = ("export it again from a run store that has the run (fmnist-report records export "
+           "KEY), or restore it with git (git checkout -- FILE)")
     try:
         data = json.loads(Path(path).read_text())
         config = RunConfig.from_dict(data["config"])
+        history, result, provenance = data["history"], data["result"], data["provenance"]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{path} is not a run record ({type(error).__name__}: {error}).") from None
+        raise DamagedRecord(f"{path} is not a run record ({type(error).__name__}: {error}); "
+                            f"{fix}.") from None
     if data.get("format") != FORMAT or config.key != data.get("key"):
-        raise ValueError(f"{path}: format {data.get('format')} / key {data.get('key')} do not "
-                         f"match this code (format {FORMAT}, key {config.key}); export it again.")
-    return RecordedRun(config=config, path=Path(path), history=data["history"],
-                       result=data["result"], reused=True, provenance=data["provenance"],
-                       record_extras=data.get("extras", {}))
+        raise DamagedRecord(f"{path}: format {data.get('format')} / key {data.get('key')} do not "
+                            f"match this code (format {FORMAT}, key {config.key}); export it "
+                            "again.")
+    if not isinstance(result, dict) or not isinstance(provenance, dict):
+        raise DamagedRecord(f"{path}: result and provenance must be objects; {fix}.")
+    problems = meaning_problems(config, result, history)
+    if problems:
+        raise DamagedRecord(f"{path}: {'; '.join(problems[:3])}; {fix}.")
+    return RecordedRun(config=config, path=Path(path), history=history, result=result,
+                       reused=True, provenance=provenance, record_extras=data.get("extras", {}))
 
 
 def find(config: RunConfig, directory: Path | None = None) -> RecordedRun | None:
-    """The record of ``config``, or ``None`` (the read is logged for the rebuild cache)."""
+    """The record of ``config``, or ``None`` (the read is logged for the rebuild cache).
+
+    A damaged record is never used: it is reported on stderr (file, field, value, fix) and its
+    run counts as missing (``fmnist-report records check`` lists every damaged record).
+    """
     path = Path(directory or records_dir()) / f"{config.key}.json"
     readlog.record("result", f"record {config.key}", path)
-    return read(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return read(path)
+    except DamagedRecord as error:
+        progress.say(f"record not used: {error}")
+        return None
+
+
+def check_records(directory: Path | None = None) -> list[str]:
+    """Every damaged record in a records directory, one line each (empty: all are sound).
+
+    Args:
+        directory: Default :func:`records_dir`.
+
+    Raises:
+        NotADirectoryError: If the path exists and is not a directory.
+    """
+    directory = Path(directory or records_dir())
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"{directory} is not a directory: set {RECORDS_ENV} to the "
+                                 "directory that holds the records")
+    problems = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            read(path)
+        except DamagedRecord as error:
+            problems.append(str(error))
+    return problems
 
 
 def lookup(store, config: RunConfig) -> Run | None:

@@ -104,6 +104,81 @@ EXTRAS_FIELDS = ("probe_indices", "labels", "features", "probs", "conv_blocks",
                  "zero_fraction", "dead_filters")
 
 
+_ACCURACIES = ("val_accuracy", "test_accuracy", "best_val_accuracy")
+_LOSSES = ("val_loss", "test_loss")
+
+
+def meaning_problems(config: RunConfig, result: dict, history: dict) -> list[str]:
+    """What in a run's numbers cannot be true, whatever they were read from (a store entry, a
+    record, a Ray task's returned entry).
+
+    Accuracies must lie in [0, 1] and losses be finite and >= 0 (a diverged run may hold
+    ``None`` for a non-finite loss and, after divergence, for its accuracies); each history
+    list holds one value per completed epoch, never more epochs than the config's; training
+    time, images per second and image counts are positive.
+
+    Args:
+        config: The run's config.
+        result: Its result (``result.json`` or a record's ``result``).
+        history: Its per-epoch history.
+
+    Returns:
+        One sentence per problem, naming the field and the value (empty: the run can be used).
+    """
+    problems = []
+    diverged = result.get("diverged") is True
+
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def check(field, value, low, high=None):
+        if value is None and diverged:
+            return
+        if not number(value) or not math.isfinite(value) or value < low or (
+                high is not None and value > high):
+            span = f"in [{low}, {high}]" if high is not None else f"finite and >= {low}"
+            problems.append(f"{field} is {value!r}; it must be {span}")
+
+    for field in _ACCURACIES:
+        if field in result:
+            check(field, result[field], 0.0, 1.0)
+    for field in _LOSSES:
+        if field in result:
+            check(field, result[field], 0.0)
+    epochs = result.get("epochs_completed")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or not 0 <= epochs <= config.epochs:
+        problems.append(f"epochs_completed is {epochs!r}; it must be an integer in "
+                        f"[0, {config.epochs}] (the config's epochs)")
+        epochs = None
+    for field in ("train_seconds", "images_per_second"):
+        value = result.get(field)
+        if epochs and (not number(value) or not math.isfinite(value) or value <= 0):
+            problems.append(f"{field} is {value!r}; it must be a positive number")
+    for field in ("train_images", "val_images", "test_images", "parameters"):
+        if field in result and (not isinstance(result[field], int) or result[field] < 1):
+            problems.append(f"{field} is {result[field]!r}; it must be a positive integer")
+    if not isinstance(history, dict):
+        return problems + [f"history is {type(history).__name__}, not an object"]
+    for field, values in history.items():
+        if not isinstance(values, list):
+            problems.append(f"history {field} is {type(values).__name__}, not a list")
+            continue
+        if len(values) > config.epochs or (epochs is not None and len(values) != epochs):
+            problems.append(f"history {field} has {len(values)} values for "
+                            f"{epochs if epochs is not None else '?'} completed epochs "
+                            f"(config: {config.epochs})")
+            continue
+        low, high = (0.0, 1.0) if field.endswith("accuracy") else (0.0, None)
+        for epoch, value in enumerate(values, start=1):
+            if value is None and diverged:
+                continue
+            if not number(value) or not math.isfinite(value) or value < low or (
+                    high is not None and value > high):
+                problems.append(f"history {field} at epoch {epoch} is {value!r}")
+                break
+    return problems
+
+
 def _read_json_object(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
@@ -155,6 +230,9 @@ def validate_entry(path: Path, config: RunConfig) -> tuple[dict, dict]:
             raise BrokenEntry(f"history.json: {field} has "
                               f"{len(values) if isinstance(values, list) else 'no'} values "
                               f"for {epochs} epochs")
+    problems = meaning_problems(config, result, history)
+    if problems:
+        raise BrokenEntry(f"{RESULT_FILE} / history.json: {problems[0]}")
     model = path / "model.keras"
     try:
         with zipfile.ZipFile(model) as archive:
@@ -272,12 +350,19 @@ class RunStore:
     Args:
         root: The directory (created on demand). Default: ``$FMNIST_RUNS_DIR`` or ``runs/`` in
             the project root (the current directory when not in a checkout).
+
+    Raises:
+        NotADirectoryError: If ``root`` exists and is not a directory (the message names it and
+            the fix).
     """
 
     def __init__(self, root: str | os.PathLike | None = None):
         if root is None:
             root = os.environ.get(RUNS_DIR_ENV) or default_runs_dir()
         self.root = Path(root).expanduser().resolve()
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"the run store {self.root} is a file, not a directory: set "
+                                     f"{RUNS_DIR_ENV} (or --runs-dir) to a directory")
         self._locks: dict[Path, Any] = {}
 
     def __repr__(self) -> str:

@@ -7,9 +7,14 @@ deterministic for a given thread count), within a tolerance otherwise.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
+import multiprocessing
+import re
 from pathlib import Path
+
+import tensorflow as tf
 
 from fmnist_helpers.config import RunConfig
 from fmnist_helpers.provenance import describe_machine, machine
@@ -65,6 +70,9 @@ def verify(key: str, *, epochs: int | None = None, tolerance: float | None = Non
     Raises:
         ValueError: If there is no such record, or ``epochs`` or ``tolerance`` is out of range.
     """
+    if not re.fullmatch(r"[0-9a-f]{16}", str(key)):
+        raise ValueError(f"{key!r} is not a run key (16 hex digits, e.g. a079dd76fc5d825d: the "
+                         "name of a file in records/).")
     path = Path(directory or records_dir()) / f"{key}.json"
     if not path.is_file():
         raise ValueError(f"no record {path}: `fmnist-report records export` writes them.")
@@ -77,9 +85,10 @@ def verify(key: str, *, epochs: int | None = None, tolerance: float | None = Non
     same = all(here[k] == there.get(k) for k in ("cpu", "tensorflow", "keras"))
     if tolerance is None:
         tolerance = 0.0 if same else OTHER_MACHINE_TOLERANCE
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}.")
-    replayed = replay(run.config, epochs)
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance}.")
+    threads = trained_threads(run.provenance)
+    replayed = replay_with_threads(run.config, epochs, threads)
     resumed = [e for e in replayed_epochs(run) if e <= epochs]
     exact = min(resumed) - 1 if resumed else epochs
     differences = compare(run.history, replayed, range(1, exact + 1), tolerance)
@@ -90,6 +99,9 @@ def verify(key: str, *, epochs: int | None = None, tolerance: float | None = Non
                   if a is not None and b is not None)
     lines = [(f"record {key} ({run.config.label}), {run.recorded}; retrained here "
               f"({describe_machine(here)}) for {epochs} of {done} epoch(s)"),
+             (f"retrained at {threads} intra-op thread(s), as the record's run was"
+              if threads else "retrained with TensorFlow's default threads, as the record's "
+              "run was"),
              f"compared at tolerance {tolerance:g}"
              + (f" up to epoch {exact}, then {max(tolerance, RESUMED_TOLERANCE):g} (the record "
                 f"resumed at epoch {min(resumed)})" if exact < epochs else "")
@@ -104,6 +116,35 @@ def verify(key: str, *, epochs: int | None = None, tolerance: float | None = Non
     if differences:
         lines.append(f"MISMATCH: {len(differences)} value(s) differ")
     return Verification(ok=not differences, lines=lines)
+
+
+def trained_threads(provenance: dict) -> int | None:
+    """TensorFlow's intra-op threads a record's run trained with: the recorded ``threads``, else
+    read from its executor ("local pool (worker with 1 thread(s))"); ``None`` for TensorFlow's
+    default (a process using every core: "in-process", or not recorded)."""
+    recorded = (provenance.get("threads") or {}).get("intra_op")
+    if isinstance(recorded, int) and recorded > 0:
+        return recorded
+    found = re.search(r"with (\d+) thread", str(provenance.get("executor", "")))
+    return int(found.group(1)) if found else None
+
+
+def _limit_threads(threads: int) -> None:
+    # Before TensorFlow runs any op in this process: the thread pools are fixed at first use.
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def replay_with_threads(config: RunConfig, epochs: int, threads: int | None) -> dict[str, list]:
+    """:func:`replay` at a thread count: in a new process limited to ``threads`` intra-op threads
+    (and one inter-op thread, as the local pool's and Ray's workers run), or here for ``None``.
+    Training is deterministic for a thread count, not across thread counts."""
+    if threads is None:
+        return replay(config, epochs)
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads, initargs=(threads,)) as pool:
+        return pool.submit(replay, config, epochs).result()
 
 
 def replay(config: RunConfig, epochs: int) -> dict[str, list]:

@@ -37,7 +37,9 @@ def test_a_record_round_trips_exactly_and_says_where_it_was_trained(recorded):
     assert back.config == run.config and back.key == run.key == path.stem
     assert back.history == run.history
     assert {k: v for k, v in back.result.items()} == {
-        k: v for k, v in run.result.items() if k not in ("machine", "finished", "executor")}
+        k: v for k, v in run.result.items()
+        if k not in ("machine", "finished", "executor", "threads")}
+    assert back.provenance["threads"] == run.result["threads"] == provenance.threads()
     assert back.recorded_epochs == [0, 2]
     for epoch in (0, 2):
         for name, values in back.extras(epoch).items():
