@@ -113,3 +113,23 @@ def test_every_committed_record_reads_back_and_matches_its_key():
         assert run.key == path.stem
         assert len(run.history["val_accuracy"]) == run.result["epochs_completed"]
         assert run.provenance["machine"]["cores"] >= 1
+
+
+@pytest.mark.slow
+def test_a_run_trained_by_the_local_pool_verifies_exactly_at_tolerance_0(tmp_path):
+    """The pool's workers train with one thread each: the record says so and verify retrains
+    at that count (it reported a false MISMATCH when it retrained with the default threads)."""
+    from fmnist_helpers import executor
+
+    config = get_profile("smoke").run_config(epochs=2)
+    store = RunStore(tmp_path / "runs")
+    outcome = executor.execute([config, config.replace(seed=1)], workers=2, store=store)
+    assert outcome.ok
+    (path,) = records.export([store.get(config)], tmp_path / "records")
+    data = json.loads(path.read_text())
+    assert data["provenance"]["executor"].startswith("local pool")
+    assert data["provenance"]["threads"]["intra_op"] == executor.worker_threads(2)
+    report = verification.verify(path.stem, tolerance=0.0, directory=path.parent)
+    assert report.ok, report.lines
+    assert any(f"at {executor.worker_threads(2)} intra-op thread" in line
+               for line in report.lines)
