@@ -80,6 +80,8 @@ from fmnist_helpers.verdicts import (  # noqa: F401  (re-exported: the pages use
     Test,
     Verdict,
     best_is,
+    deciding_test,
+    rules_out,
 )
 
 
@@ -203,9 +205,12 @@ def judge_all(facts: dict, *, alpha: float = ALPHA) -> pd.DataFrame:
 
     Returns:
         The ledger: one row per claim, indexed by ``number``: ``seed_section``, ``claim``,
-        ``seed_words``, ``metric``, ``verdict``, ``difference`` (the first test's difference
-        and interval, in words), ``seeds`` (its ``n``), ``holm`` (whether the verdict holds
-        after the adjustment, with the largest adjusted p-value of its decisive tests),
+        ``seed_words``, ``metric``, ``verdict``, ``difference`` (the deciding test's
+        difference and interval, in words: ``verdicts.deciding_test``), ``seeds`` (its ``n``),
+        ``rules_out`` (for an inconclusive or untestable verdict, what its interval rules out
+        and the difference its seeds would detect: ``verdicts.rules_out``; else ``""``),
+        ``holm`` (whether the verdict holds after the adjustment, with the largest adjusted
+        p-value of its decisive tests),
         ``evidence``, ``section``, ``profile``.
 
     Raises:
@@ -221,12 +226,14 @@ def judge_all(facts: dict, *, alpha: float = ALPHA) -> pd.DataFrame:
     rows = []
     for i, (claim, verdict) in enumerate(verdicts):
         judged = by_claim.get(i, [])
-        first = verdict.tests[0] if verdict.tests else None
+        deciding = deciding_test(verdict)
         rows.append({"number": claim.number, "seed_section": claim.seed_section,
                      "claim": claim.claim, "seed_words": claim.seed_words,
                      "metric": claim.metric, "verdict": verdict.verdict,
-                     "difference": f"{first.name}: {first.text()}" if first else "—",
-                     "seeds": first.result.n if first else None,
+                     "difference": f"{deciding.name}: {deciding.text()}" if deciding else "—",
+                     "seeds": deciding.result.n if deciding else None,
+                     "rules_out": (rules_out(deciding) if deciding and verdict.verdict in
+                                   (INCONCLUSIVE, NOT_TESTABLE) else ""),
                      "holm": _holm_text(verdict, judged, alpha),
                      "evidence": verdict.evidence, "section": claim.section,
                      "profile": facts["profile"]})
@@ -342,7 +349,7 @@ def _budget_sentence(profile_name: str) -> str:
 
 LEDGER_FORMAT = 1
 _ROW_FIELDS = ("seed_section", "claim", "seed_words", "metric", "verdict", "difference", "seeds",
-               "holm", "evidence", "section", "profile")
+               "rules_out", "holm", "evidence", "section", "profile")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -463,8 +470,10 @@ def read_verdicts(profile_name: str = VERDICTS_PROFILE,
         return None
     try:
         data = json.loads(path.read_text())
-        rows = data["rows"]
-        ledger = pd.DataFrame(rows).set_index("number")[list(_ROW_FIELDS)]
+        frame = pd.DataFrame(data["rows"]).set_index("number")
+        if "rules_out" not in frame:  # judged before inconclusive rows said what they rule out
+            frame["rules_out"] = ""
+        ledger = frame[list(_ROW_FIELDS)]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a committed ledger ({type(error).__name__}: {error}); "
                          f"write it again with fmnist-report records ledger.") from None

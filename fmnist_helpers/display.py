@@ -237,7 +237,10 @@ def claims_table(ledger: pd.DataFrame, others: dict[int, dict[str, str]] | None 
         values = [str(number),
                   (f"{html.escape(row['claim'])}<br><small>{html.escape(row['seed_section'])}: "
                    f"<em>&ldquo;{html.escape(row['seed_words'])}&rdquo;</em></small>"),
-                  html.escape(row["metric"]), html.escape(row["difference"]), seeds,
+                  html.escape(row["metric"]), html.escape(row["difference"]) + (
+                      f"<br><small>{html.escape(row['rules_out'])}</small>"
+                      if isinstance(row.get("rules_out"), str) and row["rules_out"] else ""),
+                  seeds,
                   verdict, html.escape(row["holm"]), html.escape(row["profile"]),
                   f"<small>{html.escape(row['evidence'])}</small>",
                   f"<a href='{html.escape(section)}.html'>{html.escape(title)}</a>"]

@@ -256,7 +256,7 @@ DECISION_COLUMNS = ("metric", "verdict", "seeds", "holm")
 #: and differ like another draw of them (measured 2026-12-01: the converged ledger, judged on an
 #: Intel Xeon, judged again on an AMD EPYC with its 5 baselines retrained there: most numbers
 #: moved, and 3 decisions -- claims 14 and 21 inconclusive -> not supported, claim 10's Holm).
-NUMBER_COLUMNS = ("difference", "evidence")
+NUMBER_COLUMNS = ("difference", "rules_out", "evidence")
 
 
 @dataclasses.dataclass

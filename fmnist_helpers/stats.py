@@ -161,6 +161,7 @@ class Comparison:
         n: Pairs (paired) or the smaller arm's count (Welch).
         paired: Whether the arms were paired by seed.
         alpha: The error rate of the interval.
+        df: Degrees of freedom of the t-distribution behind the interval (``nan`` without one).
     """
 
     difference: float
@@ -170,6 +171,7 @@ class Comparison:
     n: int
     paired: bool
     alpha: float
+    df: float = math.nan
 
     @property
     def clear(self) -> bool:
@@ -237,7 +239,47 @@ def compare(a, b, *, paired: bool = True, alpha: float = 0.05) -> Comparison:
                   else scipy_stats.ttest_ind(x, y, equal_var=False))
     interval = result.confidence_interval(confidence_level=1 - alpha)
     return Comparison(difference, float(interval.low), float(interval.high),
-                      float(result.pvalue), n, paired, alpha)
+                      float(result.pvalue), n, paired, alpha, float(result.df))
+
+
+def detectable_difference(comparison: Comparison, *, power: float = 0.8) -> float:
+    """The smallest true difference the comparison's test would call clear with probability
+    ``power``, at its own seeds and spread (the minimum detectable difference).
+
+    The standard error comes from the comparison's interval; the power of the two-sided t-test
+    against a true difference ``d`` is that of SciPy's noncentral t (``scipy.stats.nct``) with
+    noncentrality ``d / se``, solved for ``d`` with ``scipy.optimize.brentq``.
+
+    Args:
+        comparison: A :func:`compare` result with an interval.
+        power: The probability of detection, in (alpha, 1).
+
+    Returns:
+        The difference, in the comparison's unit (positive); ``nan`` without an interval.
+
+    Raises:
+        ValueError: If ``power`` is not in (alpha, 1).
+    """
+    from scipy.optimize import brentq
+
+    if not comparison.alpha < power < 1:
+        raise ValueError(f"power must be in ({comparison.alpha}, 1), got {power}.")
+    df = comparison.df if np.isfinite(comparison.df) else comparison.n - 1
+    if not (np.isfinite(comparison.low) and df > 0):
+        return math.nan
+    critical = scipy_stats.t.ppf(1 - comparison.alpha / 2, df)
+    se = (comparison.high - comparison.low) / (2 * critical)
+    if not se > 0:
+        return math.nan
+
+    def shortfall(d):
+        nc = d / se
+        # The far tail (a clear difference of the wrong sign) is negligible where SciPy's nct
+        # returns nan for it (large noncentrality).
+        far = np.nan_to_num(scipy_stats.nct.cdf(-critical, df, nc), nan=0.0)
+        return float(scipy_stats.nct.sf(critical, df, nc) + far) - power
+
+    return float(brentq(shortfall, 0.0, se * (critical + 10)))  # power > 0.99 at the top
 
 
 def mean_interval(values, *, alpha: float = 0.05) -> tuple[float, float, float]:

@@ -18,7 +18,13 @@ import math
 
 import numpy as np
 
-from fmnist_helpers.stats import Comparison, Equivalence, compare, equivalent
+from fmnist_helpers.stats import (
+    Comparison,
+    Equivalence,
+    compare,
+    detectable_difference,
+    equivalent,
+)
 
 SUPPORTED, NOT_SUPPORTED, EQUIVALENT = "supported", "not supported", "equivalent"
 INCONCLUSIVE, NOT_TESTABLE = "inconclusive", "not testable at this budget"
@@ -66,7 +72,8 @@ class Test:
 class Verdict:
     """A judged claim: the verdict, the evidence in words, and the tests behind it.
 
-    The first test is the one the ledger's "difference" column shows.
+    The ledger's "difference" column shows the test that decides the verdict
+    (:func:`deciding_test`).
     """
 
     verdict: str
@@ -232,3 +239,55 @@ def _gated(verdict: Verdict, arms: list[dict], facts: dict) -> Verdict:
                    + "; ".join(reasons) + ".",
                    tuple(dataclasses.replace(t, decisive=False) for t in verdict.tests))
 
+
+
+def deciding_test(verdict: Verdict) -> Test | None:
+    """The comparison a verdict rests on, for the ledger's "difference" column.
+
+    Supported or equivalent: the decisive test hardest to pass (largest p-value; for "best is
+    X", X against its strongest rival). Not supported: the decisive test clearest against the
+    claim (smallest p-value). Inconclusive or not testable: the test closest to deciding against
+    the claim, i.e. the smallest difference (for "best is X", the rival nearest X or ahead of
+    it), else the first.
+
+    Returns:
+        The test, or ``None`` for a verdict without tests.
+    """
+    if not verdict.tests:
+        return None
+    decisive = [t for t in verdict.tests if t.decisive and np.isfinite(t.result.p_value)]
+    if decisive and verdict.verdict in (SUPPORTED, EQUIVALENT):
+        return max(decisive, key=lambda t: t.result.p_value)
+    if decisive and verdict.verdict == NOT_SUPPORTED:
+        return min(decisive, key=lambda t: t.result.p_value)
+    comparisons = [t for t in verdict.tests if isinstance(t.result, Comparison)
+                   and np.isfinite(t.result.difference)]
+    if len(comparisons) > 1 and len({t.unit for t in comparisons}) == 1:
+        return min(comparisons, key=lambda t: t.result.difference)
+    return verdict.tests[0]
+
+
+def rules_out(test: Test, *, power: float = 0.8) -> str:
+    """What an inconclusive comparison still says, in its unit: the differences its interval
+    rules out, and the smallest difference its seeds would have detected with ``power``.
+
+    Returns:
+        E.g. ``"rules out a difference below -1.20 or above +0.80 points (95%); with 5 seeds a
+        true difference of 1.61 points would be called clear 80% of the time"``; for an
+        equivalence test, whether the difference was shown within its margin and the interval;
+        ``""`` for a test without an interval.
+    """
+    result = test.result
+    if not np.isfinite(result.low):
+        return ""
+    fmt, unit = UNITS[test.unit]
+    if isinstance(result, Equivalence):
+        within = "within" if result.equivalent else "not shown within"
+        return (f"{within} ±{fmt(result.margin).lstrip('+')}{unit}: the "
+                f"{1 - 2 * result.alpha:.0%} interval runs from {fmt(result.low)} to "
+                f"{fmt(result.high)}{unit}")
+    detectable = detectable_difference(result, power=power)
+    magnitude = fmt(detectable).lstrip("+")
+    return (f"rules out a difference below {fmt(result.low)} or above {fmt(result.high)}{unit} "
+            f"({1 - result.alpha:.0%}); with {result.n} seeds a true difference of {magnitude}"
+            f"{unit} would be called clear {power:.0%} of the time")

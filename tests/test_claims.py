@@ -452,3 +452,35 @@ def test_the_standard_recipe_is_context_for_claims_3_and_19_never_evidence():
             in ledger.loc[19, "evidence"])
     facts["full"].update({"convnet": [0.99, 0.991, 0.992]})
     assert claims.judge_all(facts).loc[19, "verdict"] == NOT_SUPPORTED
+
+
+def test_the_ledger_row_shows_the_comparison_that_decides_the_verdict():
+    """Claim 12's shape: 1e-4 against 1e-2 is unclear (interval across zero) but 1e-3 beats
+    1e-4 clearly: the row must show 1e-4 vs 1e-3, not the first test."""
+    from fmnist_helpers.verdicts import NOT_SUPPORTED, SUPPORTED, best_is, deciding_test
+
+    values = {"1e-4": [0.85, 0.86, 0.84, 0.85, 0.86], "1e-2": [0.10, 0.95, 0.30, 0.99, 0.60],
+              "1e-3": [0.89, 0.90, 0.89, 0.90, 0.91]}
+    verdict = best_is(values, "1e-4")
+    assert verdict.verdict == NOT_SUPPORTED
+    assert verdict.tests[0].name == "1e-4 minus 1e-2"
+    assert deciding_test(verdict).name == "1e-4 minus 1e-3"
+    # Supported: the hardest rival (largest p-value) decides.
+    clear = {"a": [0.90, 0.91, 0.90, 0.92, 0.91], "far": [0.50, 0.52, 0.49, 0.51, 0.50],
+             "near": [0.885, 0.90, 0.885, 0.905, 0.895]}
+    supported = best_is(clear, "a")
+    assert supported.verdict == SUPPORTED and deciding_test(supported).name == "a minus near"
+
+
+def test_an_inconclusive_row_says_what_it_rules_out_and_what_its_seeds_would_detect():
+    from fmnist_helpers.verdicts import INCONCLUSIVE, best_is, deciding_test, rules_out
+
+    values = {"x": [0.90, 0.91, 0.89, 0.92, 0.90], "y": [0.92, 0.90, 0.885, 0.95, 0.89],
+              "z": [0.70, 0.72, 0.69, 0.71, 0.70]}
+    verdict = best_is(values, "x")
+    assert verdict.verdict == INCONCLUSIVE
+    test = deciding_test(verdict)
+    assert test.name == "x minus y"  # the rival nearest x, not the one x clearly beats
+    text = rules_out(test)
+    assert text.startswith("rules out a difference below -") and "or above +" in text
+    assert "with 5 seeds a true difference of" in text and "80% of the time" in text

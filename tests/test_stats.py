@@ -184,3 +184,21 @@ def test_rise_fraction_counts_the_steps_at_which_a_loss_rises():
     assert rise_fraction([1.0, 1.1, 0.9, 1.0, 0.8]) == pytest.approx(0.5)
     assert rise_fraction([1.0, None, 1.2]) == 1.0  # missing windows left out
     assert np.isnan(rise_fraction([1.0]))
+
+
+def test_the_detectable_difference_is_detected_80_percent_of_the_time():
+    """Checked against a simulation: true differences of that size, drawn with the spread the
+    comparison saw, are called clear about 80% of the time."""
+    from fmnist_helpers.stats import compare, detectable_difference
+
+    rng = np.random.default_rng(7)
+    for n in (3, 5, 10):
+        a, b = rng.normal(0, 1, n), rng.normal(0, 1, n)
+        c = compare(a, b)
+        d = detectable_difference(c)
+        sd = np.std(a - b, ddof=1)
+        hits = np.mean([compare(rng.normal(d, sd, n), np.zeros(n)).clear for _ in range(2000)])
+        assert 0.76 < hits < 0.84, (n, d, hits)
+    assert np.isnan(detectable_difference(compare([1.0], [0.0])))
+    with pytest.raises(ValueError, match="power"):
+        detectable_difference(c, power=0.01)
