@@ -196,7 +196,78 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def judge_all(facts: dict, *, alpha: float = ALPHA) -> pd.DataFrame:
+#: The facts whose lists hold one value per seed of the profile (``evidence.gather``); the
+#: full-scale rows (``"full"``) hold one per full-scale seed. Leaving a seed out drops that
+#: entry everywhere. Facts computed from seed 0's model only (sanity checks, fooling) or already
+#: reduced over seeds (the class ranking's comparison) do not change with a left-out seed.
+PER_SEED_FACTS = ("studies", "tsne_datasets", "tsne_training", "sparsity",
+                  "baseline_convergence")
+
+
+def leave_seed_out(facts: dict, seed: int) -> dict:
+    """The facts without one seed: its entry dropped from every per-seed list
+    (:data:`PER_SEED_FACTS`, and each full-scale row that has that seed).
+
+    Args:
+        facts: :func:`evidence.gather` output.
+        seed: The position to drop (0 .. seeds - 1).
+
+    Returns:
+        A new facts dict (the input is not changed).
+    """
+    seeds = facts["seeds"]
+
+    def drop(value, length):
+        if isinstance(value, list) and len(value) == length:
+            return [v for i, v in enumerate(value) if i != seed]
+        if isinstance(value, dict):
+            return {k: drop(v, length) for k, v in value.items()}
+        return value
+
+    out = dict(facts)
+    for name in PER_SEED_FACTS:
+        if name in out:
+            out[name] = drop(out[name], seeds)
+    out["full"] = {key: ([v for i, v in enumerate(values) if i != seed]
+                         if values and len(values) > 2 and seed < len(values) else values)
+                   for key, values in (facts.get("full") or {}).items()}
+    return out
+
+
+def _decision(row) -> tuple[str, bool]:
+    return row["verdict"], str(row["holm"]).startswith("holds")
+
+
+def stability(facts: dict, ledger: pd.DataFrame, *, alpha: float = ALPHA) -> dict[int, str]:
+    """Judge the ledger again with each seed left out in turn (Holm's step with it); a claim
+    whose verdict or Holm decision changes under any single left-out seed is *borderline*.
+
+    Args:
+        facts: The facts ``ledger`` was judged on.
+        ledger: :func:`judge_all` output on ``facts``.
+        alpha: Holm's family-wise error rate.
+
+    Returns:
+        ``{claim number: "stable" | "borderline (without seed k: verdict[, Holm ...])"}``;
+        with fewer than 3 seeds every claim is ``"not checked (fewer than 3 seeds)"``.
+    """
+    if facts.get("seeds", 0) < 3:
+        return {number: "not checked (fewer than 3 seeds)" for number in ledger.index}
+    moved: dict[int, list[str]] = {}
+    for seed in range(facts["seeds"]):
+        again = judge_all(leave_seed_out(facts, seed), alpha=alpha, with_stability=False)
+        for number, row in ledger.iterrows():
+            verdict, holds = _decision(again.loc[number])
+            if (verdict, holds) != _decision(row):
+                change = verdict if verdict != row["verdict"] else (
+                    "Holm holds" if holds else "not after Holm")
+                moved.setdefault(number, []).append(f"without seed {seed}: {change}")
+    return {number: ("borderline (" + "; ".join(moved[number]) + ")" if number in moved
+                     else "stable") for number in ledger.index}
+
+
+def judge_all(facts: dict, *, alpha: float = ALPHA,
+              with_stability: bool = True) -> pd.DataFrame:
     """Judge every claim on the facts, and adjust the ledger's p-values by Holm's method.
 
     Args:
@@ -211,7 +282,8 @@ def judge_all(facts: dict, *, alpha: float = ALPHA) -> pd.DataFrame:
         and the difference its seeds would detect: ``verdicts.rules_out``; else ``""``),
         ``holm`` (whether the verdict holds after the adjustment, with the largest adjusted
         p-value of its decisive tests),
-        ``evidence``, ``section``, ``profile``.
+        ``evidence``, ``section``, ``profile`` and ``stability`` (:func:`stability`; left out
+        when ``with_stability`` is false).
 
     Raises:
         KeyError: If a judge finds its facts missing (a study, a variant, an analysis): a
@@ -237,7 +309,11 @@ def judge_all(facts: dict, *, alpha: float = ALPHA) -> pd.DataFrame:
                      "holm": _holm_text(verdict, judged, alpha),
                      "evidence": verdict.evidence, "section": claim.section,
                      "profile": facts["profile"]})
-    return pd.DataFrame(rows).set_index("number")
+    ledger = pd.DataFrame(rows).set_index("number")
+    if with_stability:
+        marks = stability(facts, ledger, alpha=alpha)
+        ledger["stability"] = [marks[number] for number in ledger.index]
+    return ledger
 
 
 
@@ -254,7 +330,12 @@ def _holm_text(verdict: Verdict, judged: list[tuple[Test, float]], alpha: float)
 def summary_line(ledger: pd.DataFrame, profile_name: str) -> str:
     """E.g. ``"7 supported, 2 not supported, 1 equivalent, ... — quick profile"``."""
     counts = ledger["verdict"].value_counts()
-    return (", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS)
+    marks = ledger.get("stability", pd.Series(dtype=str)).astype(str)
+    borderline = int(marks.str.startswith("borderline").sum())
+    checked = int((marks.str.startswith("borderline") | (marks == "stable")).sum())
+    stability_text = (f" ({borderline} of {checked} borderline: a verdict or Holm decision "
+                      "moves when one seed is left out)" if checked else "")
+    return (", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS) + stability_text
             + f" — {profile_name} profile")
 
 
@@ -349,7 +430,7 @@ def _budget_sentence(profile_name: str) -> str:
 
 LEDGER_FORMAT = 1
 _ROW_FIELDS = ("seed_section", "claim", "seed_words", "metric", "verdict", "difference", "seeds",
-               "rules_out", "holm", "evidence", "section", "profile")
+               "rules_out", "holm", "stability", "evidence", "section", "profile")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -473,6 +554,8 @@ def read_verdicts(profile_name: str = VERDICTS_PROFILE,
         frame = pd.DataFrame(data["rows"]).set_index("number")
         if "rules_out" not in frame:  # judged before inconclusive rows said what they rule out
             frame["rules_out"] = ""
+        if "stability" not in frame:  # judged before verdicts carried a stability mark
+            frame["stability"] = "not checked (judged before the stability mark)"
         ledger = frame[list(_ROW_FIELDS)]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a committed ledger ({type(error).__name__}: {error}); "

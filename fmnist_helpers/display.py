@@ -229,6 +229,12 @@ def claims_table(ledger: pd.DataFrame, others: dict[int, dict[str, str]] | None 
                  else job_title(section))
         verdict = (f"<span style='color:{color};font-weight:bold'>"
                    f"{html.escape(row['verdict'])}</span>")
+        mark = row.get("stability")
+        if isinstance(mark, str) and mark.startswith("borderline"):
+            verdict += (f"<br><small title='{html.escape(mark)}' style='color:#8a6d00'>"
+                        "&#9680; borderline</small>")
+        elif mark == "stable":
+            verdict += "<br><small style='color:#555'>stable</small>"
         if number in others:
             elsewhere = "; ".join(f"{p}: {v}" for p, v in sorted(others[number].items()))
             verdict += (f" <span title='differs on another profile' style='color:#b00020'>"

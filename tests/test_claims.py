@@ -343,8 +343,10 @@ def test_summary_and_conclusion_name_the_profile_and_the_counts():
     facts["fooling"]["reached"] = 3
     ledger = claims.judge_all(facts)
     line = claims.summary_line(ledger, "quick")
+    borderline = int(ledger["stability"].str.startswith("borderline").sum())
     assert line == ("19 supported, 1 not supported, 1 equivalent, 0 inconclusive, "
-                    "0 not testable at this budget — quick profile")
+                    f"0 not testable at this budget ({borderline} of 21 borderline: a verdict "
+                    "or Holm decision moves when one seed is left out) — quick profile")
     text = " ".join(claims.conclusion(ledger, "quick"))
     assert "(9) A noise image" in text and "quick profile" in text
     with pytest.raises(ValueError, match="verdict must be"):
@@ -484,3 +486,30 @@ def test_an_inconclusive_row_says_what_it_rules_out_and_what_its_seeds_would_det
     text = rules_out(test)
     assert text.startswith("rules out a difference below -") and "or above +" in text
     assert "with 5 seeds a true difference of" in text and "80% of the time" in text
+
+
+def test_a_verdict_that_one_seed_decides_is_marked_borderline():
+    """He beats Xavier by 1.0, 1.2 and 2.0 points: clear with three seeds, not with any one
+    left out (two seeds: t <= 11 against 12.7): claim 4 is borderline. By 5.000, 5.002 and
+    5.005 points (and far ahead of random) it stays clear, after Holm too, whichever seed is
+    left out: stable."""
+    facts = copy.deepcopy(_facts())
+    he = [0.91, 0.912, 0.92]
+    _set(facts, "initialization", "He (normal)", test_accuracy=he)
+    _set(facts, "initialization", "Xavier (Glorot uniform)",
+         test_accuracy=[0.90, 0.90, 0.90])
+    _set(facts, "initialization", "random normal (std 0.05)", test_accuracy=[0.5, 0.51, 0.49])
+    ledger = claims.judge_all(facts)
+    assert ledger.loc[4, "verdict"] == SUPPORTED
+    assert ledger.loc[4, "stability"].startswith("borderline (without seed 0: inconclusive")
+    _set(facts, "initialization", "He (normal)", test_accuracy=[0.95, 0.95002, 0.95005])
+    _set(facts, "initialization", "random normal (std 0.05)",
+         test_accuracy=[0.5, 0.50003, 0.50001])
+    ledger = claims.judge_all(facts)
+    assert ledger.loc[4, "stability"] == "stable"
+    assert "borderline" in claims.summary_line(ledger, "quick")
+    left_out = claims.leave_seed_out(facts, 1)
+    arm = next(a for a in left_out["studies"]["initialization"].values()
+               if a["label"] == "He (normal)")
+    assert arm["test_accuracy"] == [0.95, 0.95005] and len(arm["convergence"]) == 2
+    assert len(facts["studies"]["initialization"]["initializer=he"]["test_accuracy"]) == 3
