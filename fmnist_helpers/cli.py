@@ -287,6 +287,7 @@ def make_parser() -> argparse.ArgumentParser:
     from fmnist_helpers.config import field_names
     from fmnist_helpers.models import MODEL_NAMES
     from fmnist_helpers.profiles import PROFILES
+    from fmnist_helpers.records import OTHER_MACHINE_TOLERANCE
 
     parser = argparse.ArgumentParser(
         prog="fmnist-report",
@@ -371,7 +372,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help="verify: retrain only the first K epochs (default: all)")
     p.add_argument("--tolerance", type=_tolerance, default=None,
                    help="verify: largest difference allowed (default: 0 where the record was "
-                        "trained on this CPU with these versions, else 0.05)")
+                        "trained on this CPU with these versions, else "
+                        f"{OTHER_MACHINE_TOLERANCE:g})")
     p.add_argument("--check", action="store_true",
                    help="ledger: judge the profile again from its runs (stored, else recorded) "
                         "and compare with its committed ledger instead of writing it; exit 1 on "

@@ -42,7 +42,6 @@ CLASS_NAMES = (
     "Ankle boot",
 )
 NUM_CLASSES = len(CLASS_NAMES)
-IMAGE_SHAPE = (28, 28)
 
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 KERAS_CACHE_DIR = Path("~/.keras/datasets/fashion-mnist").expanduser()

@@ -15,6 +15,8 @@ from IPython.display import HTML, Markdown
 from fmnist_helpers.claims import differences as claims_differences
 from fmnist_helpers.fullscale import (
     FULL_SCALE_ROWS,
+    SPEEDRUN_MINUTES,
+    SPEEDRUN_RECIPE,
     STANDARD_RECIPE,
     describe_recipe,
     replay_note,
@@ -43,7 +45,7 @@ def profile_banner(profile_name: str):
     """Show which profile a notebook runs with and what that means.
 
     Args:
-        profile_name: ``smoke``, ``quick`` or ``full``.
+        profile_name: a name in ``profiles.PROFILES``.
 
     Returns:
         An ``IPython.display.Markdown`` object.
@@ -374,7 +376,8 @@ def full_scale_display(table: pd.DataFrame) -> pd.DataFrame:
         shown = {"model": title, "seeds": str(row["seeds"]),
                  "test accuracy": "not run yet", "95% interval": "", "spread": "",
                  "validation accuracy": "",
-                 "epochs": str(row["epochs"]), "training per run": "", "images/s": "",
+                 "epochs": str(row["epochs"]), "precision": str(row.get("precision", "")),
+                 "training per run": "", "images/s": "",
                  "target": f"{row['target']:.1%} ({row['target_from']})", "reached": "",
                  "from": row.get("source", "")}
         if row["seeds"]:
@@ -404,7 +407,9 @@ def full_scale_table(table: pd.DataFrame):
             for values in shown.itertuples(index=False)]
     note = (f"<p>Standard recipe: {html.escape(describe_recipe(STANDARD_RECIPE))}; random "
             "erasing adds rectangles of noise over 2-33% of half the images. Dropout 0.2 and "
-            "the 30 epochs are the seed's.</p>")
+            "the 30 epochs are the seed's. Speedrun recipe (aiming at 94.5% test with every run "
+            f"training within {SPEEDRUN_MINUTES} minutes on 2 CPU cores): "
+            f"{html.escape(describe_recipe(SPEEDRUN_RECIPE))}.</p>")
     if not table["seeds"].all():
         note += ("<p>Rows not run yet are trained by <code>make accuracy</code> (on 2 CPU "
                  "cores about 1.5 hours per run with the seed's recipe, 3 to 4 with the standard "

@@ -98,7 +98,7 @@ def gather(profile_name: str, *, verbose: bool = False) -> dict:
     looked up, never trained.
 
     Args:
-        profile_name: ``smoke``, ``quick`` or ``full``.
+        profile_name: a name in ``profiles.PROFILES``.
         verbose: Print progress of studies being trained or reused.
 
     Returns:

@@ -95,14 +95,16 @@ LONG_RECIPE = {**STANDARD_RECIPE, "epochs": 50, "ema_momentum": 0.999, "test_fli
 
 #: The fast full-scale recipe: SpeedNet (``models.ARCHITECTURES["speednet"]``, ours: about our
 #: ConvNet's multiply-adds per image, a fifth of its parameters) with batch norm, trained in
-#: bfloat16 for 14 epochs at batch 256 with Adam 2e-3 decaying to zero along a cosine, label
+#: bfloat16 for 18 epochs at batch 256 with Adam 2e-3 decaying to zero along a cosine, label
 #: smoothing 0.1, horizontal flips and small translations, no dropout, and flip test-time
-#: augmentation. Chosen on the validation split (a 5-epoch pilot on 20,000 images: SpeedNet
-#: 90.5% against our ConvNet's 89.8% at the same images/s); target: 94.5% test with every run
-#: within 30 minutes of training on 2 CPU cores.
+#: augmentation. Chosen on the validation split: a 5-epoch pilot on 20,000 images (SpeedNet
+#: 90.5% against our ConvNet's 89.8% at the same images/s; weight decay and label smoothing 0.2
+#: within 0.3 points of it), and a 14-epoch full-scale pilot (94.38% validation with flip TTA);
+#: 18 epochs is what 30 minutes holds with a margin (about 86 s an epoch on an idle AMD EPYC).
+#: Target: 94.5% test with every run within 30 minutes of training on 2 CPU cores.
 SPEEDRUN_RECIPE = {"model": "speednet", "batch_norm": True, "dropout": 0.0, "batch_size": 256,
                    "learning_rate": 2e-3, "lr_schedule": "cosine", "label_smoothing": 0.1,
-                   "augment": ("flip", "translate"), "epochs": 14,
+                   "augment": ("flip", "translate"), "epochs": 18,
                    "precision": "mixed_bfloat16", "test_flip": True}
 #: The wall-time budget of one speedrun run's training, minutes.
 SPEEDRUN_MINUTES = 30
@@ -185,7 +187,7 @@ FULL_SCALE_ROWS = {
                         "our target"),
     "convnet_long": ("Our ConvNet, standard recipe, 50 epochs + weight average + flip TTA",
                      RECIPE_TARGET, "our target"),
-    "speedrun": ("SpeedNet, speedrun recipe (14 epochs, bfloat16, flip TTA)", RECIPE_TARGET,
+    "speedrun": ("SpeedNet, speedrun recipe (18 epochs, bfloat16, flip TTA)", RECIPE_TARGET,
                  "our target"),
 }
 

@@ -58,22 +58,6 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dt
                0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """Return the hex SHA-256 digest of a file.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The digest as 64 lowercase hex characters.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_sha256(path: Path, raw: bytes, expected: str | None, what: str, of: str) -> None:
     """Raise a ValueError naming the file if ``raw`` does not have the expected digest."""
     if expected is None:

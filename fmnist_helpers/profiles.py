@@ -17,7 +17,7 @@ class Profile:
     """A named set of scale parameters.
 
     Attributes:
-        name: ``smoke``, ``quick`` or ``full``.
+        name: ``smoke``, ``quick``, ``converged`` or ``full``.
         description: One line for the report.
         train_size: Training images (``None``: all 54,000).
         val_size: Validation images (``None``: all 6,000).

@@ -283,7 +283,7 @@ def build(*, profile: str = "quick", sections: list[str] | None = None,
     :mod:`fmnist_helpers.fingerprint`). A failed job always executes again.
 
     Args:
-        profile: ``smoke``, ``quick`` or ``full``.
+        profile: a name in ``profiles.PROFILES``.
         sections: Section names (default: all).
         out_dir: The report root; the site goes to ``<out_dir>/<profile>/``.
         show_code: Keep code cells in the HTML.

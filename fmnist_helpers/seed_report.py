@@ -34,7 +34,7 @@ def seed_accuracies_text() -> str:
     return f"{SEED_CONVNET_VAL:.2%} validation, {SEED_CONVNET_TEST:.1%} test"
 
 
-#: The seed's training setup (its sections 3-4 and 10.2; DESIGN.md "profiles"): what every profile
+#: The seed's training setup (its sections 3-4 and 10.2): what every profile
 #: is compared with when a page says where its recipe departs from the seed's.
 SEED_RECIPE = {"train_images": 54_000, "batch_size": 1000, "learning_rate": 1e-4,
                "optimizer": "Adam", "initializer": "Xavier", "dropout": 0.2, "conv1_filters": 64,

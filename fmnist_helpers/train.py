@@ -488,7 +488,7 @@ def baseline_run(profile_name: str, *, verbose: bool = True, **changes) -> Run:
     trained once per profile.
 
     Args:
-        profile_name: ``smoke``, ``quick`` or ``full``.
+        profile_name: a name in ``profiles.PROFILES``.
         verbose: Print a line per epoch.
         **changes: Run config fields to change.
 

@@ -18,21 +18,16 @@ import tensorflow as tf
 
 from fmnist_helpers.config import RunConfig
 from fmnist_helpers.provenance import describe_machine, machine
-from fmnist_helpers.records import compare, read, records_dir, replayed_epochs
+from fmnist_helpers.records import (
+    OTHER_MACHINE_TOLERANCE,
+    compare,
+    read,
+    records_dir,
+    replayed_epochs,
+)
 from fmnist_helpers.runs import HISTORY_FIELDS
 from fmnist_helpers.train import prepare
 
-#: Default tolerance of :func:`verify` for a record from another CPU or other versions: a
-#: different instruction set rounds differently and the differences grow over SGD steps.
-#: Measured 2026-12-01: the converged profile's 5 baselines, recorded on an Intel Xeon and
-#: retrained on an AMD EPYC (same Python, TensorFlow, Keras and lock file), differed by at most
-#: 0.008 (accuracy), 0.012 (loss), 0.020 (validation accuracy) and 0.039 (validation loss) over
-#: their 20 epochs (the full-scale seed's recipe, batch 1000 at Adam 1e-4, drifts less: 0.001 over
-#: 2 epochs); test accuracy by -0.97 to +0.77 points. That is about as far as two seeds of
-#: the same config are apart (their largest differences: 0.047 to 0.09 in validation loss), so
-#: from another machine ``verify`` shows a record is a plausible run of its config, not that it is
-#: that very run: only a retrain on the record's CPU model and versions is exact.
-OTHER_MACHINE_TOLERANCE = 0.05
 #: Tolerance for the epochs after a resume of a run resumed before resuming was exact
 #: (``records.replayed_epochs``): its resumed epoch replayed epoch 1's batch order, augmentation
 #: and dropout masks, so it agrees with an unbroken run only roughly (measured: a ConvNet resumed

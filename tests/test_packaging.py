@@ -39,3 +39,17 @@ def test_ci_runs_the_readme_test_command():
 def test_console_script_is_declared():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert pyproject["scripts"]["fmnist-report"] == "fmnist_helpers.cli:main"
+
+
+def test_the_readme_is_short_and_every_page_it_links_exists():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert any(link.startswith("docs/") for link in links)
+    for link in links:
+        if not link.startswith("http"):
+            assert (ROOT / link).exists(), link
+    for page in (ROOT / "docs").glob("*.md"):
+        for link in re.findall(r"\]\(([^)#]+)\)", page.read_text()):
+            if not link.startswith("http"):
+                assert (page.parent / link).exists(), (page.name, link)

@@ -7,6 +7,7 @@ Every function takes data and returns a ``matplotlib.figure.Figure``; none runs 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -173,8 +174,9 @@ def time_to_accuracy(curves: pd.DataFrame, table: pd.DataFrame):
                 title="validation accuracy after each epoch")
     axes[1].set(xlabel="training minutes per run (mean over seeds)",
                 title="test accuracy: mean over seeds, 95% interval")
-    axes[0].set_xlim(left=0)
-    axes[1].set_xlim(left=0)
+    longest = float(table["minutes"].max(skipna=True))
+    axes[0].set_xlim(0, float(curves["minutes"].max()) * 1.03)
+    axes[1].set_xlim(0, longest * 1.18 if np.isfinite(longest) else 1)  # room for the labels
     axes[0].legend(loc="lower right", fontsize=8)
     axes[1].legend(loc="lower right", fontsize=8)
     fig.suptitle("Time to accuracy at full scale (54,000 training images; where and when each "
