@@ -6,9 +6,9 @@ test accuracy (mean and spread over the seeds done), validation accuracy, epochs
 throughput and the machine. The targets are the seed report's numbers (ConvNet 93.7% test,
 VGG-like + BN + augmentation 94.0%). Two extra rows train the same two models with a standard
 recipe (``fullscale.STANDARD_RECIPE``; ConvNet target 94.5%), and one the ConvNet with that recipe
-plus random erasing; ``fmnist_helpers.fullscale`` defines every row. An interrupted run resumes
-from its last finished epoch when the benchmark is run again. A seed that the run store lacks but
-``records/`` holds (e.g. on a fresh clone) is skipped unless ``--retrain`` is given, so
+plus random erasing; ``fmnist_helpers.study.fullscale`` defines every row. An interrupted run
+resumes from its last finished epoch when the benchmark is run again. A seed that the run store
+lacks but ``records/`` holds (e.g. on a fresh clone) is skipped unless ``--retrain`` is given, so
 ``--seeds 4`` trains only the fourth seed there. The report is rewritten after every
 run, so an interrupted benchmark keeps what it measured; the runs stay in the store for the full
 profile's claims ledger.
@@ -32,8 +32,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fmnist_helpers import records
-from fmnist_helpers.display import full_scale_display
-from fmnist_helpers.fullscale import (
+from fmnist_helpers.pages.display import full_scale_display
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.study.fullscale import (
     FULL_SCALE_ROWS,
     STANDARD_RECIPE,
     describe_recipe,
@@ -41,8 +42,7 @@ from fmnist_helpers.fullscale import (
     full_scale_table,
     replay_note,
 )
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.train import train
+from fmnist_helpers.study.train import train
 
 ROWS = tuple(FULL_SCALE_ROWS)
 REPORT = Path(__file__).with_name("accuracy.md")

@@ -3,7 +3,7 @@ cluster, alternating; and a projection of the full profile's grid onto more mach
 
 Each repetition trains the grid (a quick-profile study's variants x seeds by default) into a fresh
 temporary run store: once sequentially in one process (TensorFlow using every core), once by
-``fmnist_helpers.executor`` with ``--workers`` spawned processes (one core's share of threads
+``fmnist_helpers.build.executor`` with ``--workers`` spawned processes (one core's share of threads
 each), and with ``--ray`` once more as Ray tasks on a two-node cluster on this machine (one CPU
 per node, inside a network namespace with only loopback: ``tests/netns_ray.py``; needs root).
 All arms see the same machine load, so their ratios are the numbers to read; absolute times on a
@@ -39,7 +39,7 @@ NETNS_RAY = Path(__file__).resolve().parent.parent / "tests" / "netns_ray.py"
 ARM = """
 import json, os, sys, time
 from fmnist_helpers import executor
-from fmnist_helpers.studies import study_configs
+from fmnist_helpers.study.studies import study_configs
 configs = [c for _, _, c in study_configs({study!r}, {profile!r})]
 start = time.perf_counter()
 outcome = executor.execute(configs, workers={workers}, address=os.environ.get("RAY_ADDRESS"))
@@ -67,8 +67,8 @@ def _arm(profile: str, study: str, workers: int, ray: bool = False) -> tuple[flo
 def _images_per_second(model: str, batch_size: int) -> float:
     """Images/s of a short full-width fit of ``model`` here (2 epochs of 4,000 real images)."""
     code = ("import json\n"
-            "from fmnist_helpers.profiles import get_profile\n"
-            "from fmnist_helpers.train import train\n"
+            "from fmnist_helpers.core.profiles import get_profile\n"
+            "from fmnist_helpers.study.train import train\n"
             f"config = get_profile('full').run_config(model={model!r}, batch_size={batch_size},"
             " train_size=4000, val_size=1000, test_size=1000, epochs=2, record_epochs=())\n"
             "run = train(config, verbose=False)\n"
@@ -90,7 +90,7 @@ def _makespan(seconds: list[float], machines: int) -> float:
 def project(gpu_speedup: float) -> None:
     """Print the full profile's grid projected onto 1..32 machines and one GPU."""
     from fmnist_helpers import plan
-    from fmnist_helpers.runs import RunStore
+    from fmnist_helpers.store.runs import RunStore
 
     with tempfile.TemporaryDirectory() as empty:
         runs = plan.plan("full", store=RunStore(empty))
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     if args.project:
         project(args.gpu_speedup)
         return 0
-    from fmnist_helpers.studies import study_configs
+    from fmnist_helpers.study.studies import study_configs
 
     runs = len(study_configs(args.study, args.profile))
     arms = ["in-process", f"pool x{args.workers}"] + (["ray 2 nodes"] if args.ray else [])

@@ -1,5 +1,5 @@
-"""Training throughput: ``fmnist_helpers.train.train()`` against a plain hand-written Keras fit,
-in float32 and in ``mixed_bfloat16``, per model and width.
+"""Training throughput: ``fmnist_helpers.study.train.train()`` against a plain hand-written Keras
+fit, in float32 and in ``mixed_bfloat16``, per model and width.
 
 For each model, width and precision, both train on the same real Fashion-MNIST images with the
 same batch size and epochs, in one process, alternating (plain, helpers, plain, helpers, ...) so
@@ -29,11 +29,11 @@ import keras
 from keras import layers
 
 from fmnist_helpers import provenance
-from fmnist_helpers.data import prepared_splits
-from fmnist_helpers.models import ARCHITECTURES
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.train import train
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.study.data import prepared_splits
+from fmnist_helpers.study.models import ARCHITECTURES
+from fmnist_helpers.study.train import train
 
 
 def plain_model(model: str, width: float, precision: str) -> keras.Model:

@@ -16,7 +16,7 @@ os.environ["FMNIST_RECORDS_DIR"] = tempfile.mkdtemp(prefix="fmnist-test-records-
 
 import pytest
 
-from fmnist_helpers.runs import RunConfig, RunStore
+from fmnist_helpers.store.runs import RunConfig, RunStore
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def smoke_site(tmp_path_factory):
     env = {**os.environ, "FMNIST_RUNS_DIR": str(out / "runs"),
            "FMNIST_LEGIBILITY_LOG": str(out / "legibility.jsonl")}
     result = subprocess.run(
-        [sys.executable, "-m", "fmnist_helpers.cli", "build", "--profile", "smoke",
+        [sys.executable, "-m", "fmnist_helpers.build.cli", "build", "--profile", "smoke",
          "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=1500, check=False)
     return out / "smoke", result

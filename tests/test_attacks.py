@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import attacks, data
-from fmnist_helpers.data import probe_set
-from fmnist_helpers.train import train
+from fmnist_helpers.study.data import probe_set
+from fmnist_helpers.study.train import train
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def linear_model():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A smoke-sized ConvNet trained on real data, and 200 real test images."""
-    from fmnist_helpers.runs import RunConfig, RunStore
+    from fmnist_helpers.store.runs import RunConfig, RunStore
 
     config = RunConfig(train_size=2000, val_size=500, test_size=1000, epochs=3, width=0.25,
                        batch_size=50, learning_rate=1e-3)

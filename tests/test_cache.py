@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fmnist_helpers.cache import load_result, save_result, stored_result
+from fmnist_helpers.store.cache import load_result, save_result, stored_result
 
 
 def test_stored_result_computes_once_per_argument(monkeypatch, tmp_path):

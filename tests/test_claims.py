@@ -10,19 +10,19 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import claims
-from fmnist_helpers.choices import MODEL_TITLES
-from fmnist_helpers.claims import (
+from fmnist_helpers.core.choices import MODEL_TITLES
+from fmnist_helpers.core.config import change_key
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.core.sections import SECTION_NAMES
+from fmnist_helpers.core.stats import compare
+from fmnist_helpers.ledger.claims import (
     EQUIVALENT,
     INCONCLUSIVE,
     NOT_SUPPORTED,
     NOT_TESTABLE,
     SUPPORTED,
 )
-from fmnist_helpers.config import change_key
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.sections import SECTION_NAMES
-from fmnist_helpers.stats import compare
-from fmnist_helpers.studies import STUDIES
+from fmnist_helpers.study.studies import STUDIES
 
 SEEDS = 3
 _draws = itertools.count()
@@ -368,8 +368,8 @@ def test_verdicts_that_differ_between_profiles_are_found(tmp_path):
 def _store_full_run(store, config, test_accuracy):
     """A constructed full-scale entry: the numbers the table reads, and a small real model (no
     training), complete enough to pass the store's check of an entry."""
-    from fmnist_helpers.models import build_model
-    from fmnist_helpers.runs import EXTRAS_FIELDS, RESULT_FILE, write_json
+    from fmnist_helpers.store.runs import EXTRAS_FIELDS, RESULT_FILE, write_json
+    from fmnist_helpers.study.models import build_model
 
     entry = store.new_entry(config)
     epochs = config.epochs
@@ -391,7 +391,7 @@ def _store_full_run(store, config, test_accuracy):
 
 def test_full_scale_table_reports_stored_runs_and_says_what_is_missing(tmp_path):
     from fmnist_helpers import display, fullscale, viz
-    from fmnist_helpers.runs import RunStore
+    from fmnist_helpers.store.runs import RunStore
 
     store = RunStore(tmp_path)
     empty = fullscale.full_scale_table(store)
@@ -459,7 +459,7 @@ def test_the_standard_recipe_is_context_for_claims_3_and_19_never_evidence():
 def test_the_ledger_row_shows_the_comparison_that_decides_the_verdict():
     """Claim 12's shape: 1e-4 against 1e-2 is unclear (interval across zero) but 1e-3 beats
     1e-4 clearly: the row must show 1e-4 vs 1e-3, not the first test."""
-    from fmnist_helpers.verdicts import NOT_SUPPORTED, SUPPORTED, best_is, deciding_test
+    from fmnist_helpers.ledger.verdicts import NOT_SUPPORTED, SUPPORTED, best_is, deciding_test
 
     values = {"1e-4": [0.85, 0.86, 0.84, 0.85, 0.86], "1e-2": [0.10, 0.95, 0.30, 0.99, 0.60],
               "1e-3": [0.89, 0.90, 0.89, 0.90, 0.91]}
@@ -475,7 +475,7 @@ def test_the_ledger_row_shows_the_comparison_that_decides_the_verdict():
 
 
 def test_an_inconclusive_row_says_what_it_rules_out_and_what_its_seeds_would_detect():
-    from fmnist_helpers.verdicts import INCONCLUSIVE, best_is, deciding_test, rules_out
+    from fmnist_helpers.ledger.verdicts import INCONCLUSIVE, best_is, deciding_test, rules_out
 
     values = {"x": [0.90, 0.91, 0.89, 0.92, 0.90], "y": [0.92, 0.90, 0.885, 0.95, 0.89],
               "z": [0.70, 0.72, 0.69, 0.71, 0.70]}

@@ -11,7 +11,7 @@ import pytest
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", *args],
+    return subprocess.run([sys.executable, "-m", "fmnist_helpers.build.cli", *args],
                           capture_output=True, text=True, env=env, timeout=600, check=False)
 
 

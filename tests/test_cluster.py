@@ -18,9 +18,9 @@ import psutil
 import pytest
 
 from fmnist_helpers import cluster, plan
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.store_check import check_store
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.store.store_check import check_store
 
 NETNS_RAY = Path(__file__).with_name("netns_ray.py")
 #: A network namespace (loopback only) and a PID namespace of its own: `ray stop` in there sees
@@ -50,9 +50,9 @@ def _train_in_process(configs, root: Path, threads: int) -> dict[str, dict]:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads({threads})
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        from fmnist_helpers.config import RunConfig
-        from fmnist_helpers.runs import RunStore
-        from fmnist_helpers.train import train
+        from fmnist_helpers.core.config import RunConfig
+        from fmnist_helpers.store.runs import RunStore
+        from fmnist_helpers.study.train import train
         histories = {{}}
         for config in json.loads(sys.stdin.read()):
             run = train(RunConfig.from_dict(config), store=RunStore({str(root)!r}),
@@ -71,7 +71,7 @@ def _train_in_process(configs, root: Path, threads: int) -> dict[str, dict]:
 def test_a_two_node_cluster_trains_a_smoke_grid_as_in_process(tmp_path):
     store = tmp_path / "store"
     store.mkdir()
-    process = _on_cluster([sys.executable, "-m", "fmnist_helpers.cli", "runs", "--profile",
+    process = _on_cluster([sys.executable, "-m", "fmnist_helpers.build.cli", "runs", "--profile",
                            "smoke", "--sections", "05_dropout"], store, private_store=True)
     stdout, stderr = process.communicate(timeout=900)
     assert process.returncode == 0, stderr[-3000:]
@@ -110,8 +110,8 @@ def test_on_a_cluster_a_killed_worker_is_retried_and_a_failing_run_recorded(tmp_
     driver = textwrap.dedent("""
         import json, os, sys
         from fmnist_helpers import executor
-        from fmnist_helpers.config import RunConfig
-        from fmnist_helpers.runs import RunStore
+        from fmnist_helpers.core.config import RunConfig
+        from fmnist_helpers.store.runs import RunStore
         configs = [RunConfig.from_dict(c) for c in json.loads(sys.argv[1])]
         outcome = executor.execute(configs, address=os.environ["RAY_ADDRESS"],
                                    store=RunStore(sys.argv[2]))
@@ -159,7 +159,7 @@ def _driver_pid(marker: str) -> int | None:
     for process in psutil.process_iter(["cmdline"]):
         command = process.info["cmdline"] or []
         # The driver itself, not the namespace helpers whose arguments repeat its command.
-        if command[1:3] == ["-m", "fmnist_helpers.cli"] and marker in command:
+        if command[1:3] == ["-m", "fmnist_helpers.build.cli"] and marker in command:
             return process.pid
     return None
 
@@ -169,7 +169,7 @@ def _driver_pid(marker: str) -> int | None:
 def test_ctrl_c_on_a_cluster_cancels_the_runs_and_leaves_nothing_complete_looking(tmp_path):
     store = tmp_path / "store"
     store.mkdir()
-    process = _on_cluster([sys.executable, "-m", "fmnist_helpers.cli", "runs", "--profile",
+    process = _on_cluster([sys.executable, "-m", "fmnist_helpers.build.cli", "runs", "--profile",
                            "smoke", "--sections", "05_dropout", "--runs-dir", str(store)], store)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:

@@ -15,17 +15,17 @@ import pandas as pd
 import pytest
 
 from fmnist_helpers import claims, display, evidence, fullscale, provenance
-from fmnist_helpers.plan import grid_digest, plan
-from fmnist_helpers.profiles import VERDICTS_PROFILE, get_profile
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.site_index import full_scale_figures
-from fmnist_helpers.studies import StudyResult, get_study
+from fmnist_helpers.build.site_index import full_scale_figures
+from fmnist_helpers.core.profiles import VERDICTS_PROFILE, get_profile
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.study.plan import grid_digest, plan
+from fmnist_helpers.study.studies import StudyResult, get_study
 
 COMMITTED = Path(__file__).resolve().parent.parent / "records"
 
 
 def _cli(*args, env, timeout=900):
-    return subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", *args],
+    return subprocess.run([sys.executable, "-m", "fmnist_helpers.build.cli", *args],
                           capture_output=True, text=True, env={**os.environ, **env},
                           timeout=timeout, check=False)
 

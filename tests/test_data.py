@@ -205,8 +205,8 @@ def test_pipeline_shuffles_differently_each_epoch_but_reproducibly():
 
 
 def test_advancing_a_pipeline_skips_what_a_fit_of_that_many_epochs_drew():
-    from fmnist_helpers.augment import build_augmentation
-    from fmnist_helpers.train import set_determinism
+    from fmnist_helpers.study.augment import build_augmentation
+    from fmnist_helpers.study.train import set_determinism
 
     images = np.random.default_rng(0).random((96, 28, 28, 1), dtype=np.float32)
     labels = np.arange(96) % 10

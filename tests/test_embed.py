@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 
 from fmnist_helpers import embed, evaluate, explain
-from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.train import train
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.study.data import CLASS_NAMES
+from fmnist_helpers.study.train import train
 
 
 @pytest.fixture(scope="module")
 def recorded_run(tmp_path_factory):
     """A tiny ConvNet that recorded extras before training and after epochs 1 and 2."""
-    from fmnist_helpers.runs import RunConfig
+    from fmnist_helpers.store.runs import RunConfig
 
     config = RunConfig(model="convnet", train_size=1000, val_size=500, test_size=1000, epochs=2,
                        width=0.125, batch_size=50, learning_rate=1e-3, probe_size=200,

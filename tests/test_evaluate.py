@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from fmnist_helpers import evaluate, models
-from fmnist_helpers.data import CLASS_NAMES
-from fmnist_helpers.seed_report import SEED_TABLE1
+from fmnist_helpers.core.seed_report import SEED_TABLE1
+from fmnist_helpers.study.data import CLASS_NAMES
 
 
 def test_the_seed_table_is_checked_against_our_convnet():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fmnist_helpers import claims, evidence
-from fmnist_helpers.config import change_key
-from fmnist_helpers.studies import STUDIES
+from fmnist_helpers.core.config import change_key
+from fmnist_helpers.study.studies import STUDIES
 
 
 @pytest.mark.slow

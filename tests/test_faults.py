@@ -20,16 +20,16 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import report, train
-from fmnist_helpers.config import RunConfig, parse_value
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.store_check import check_store, remove_problems
+from fmnist_helpers.core.config import RunConfig, parse_value
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.store.store_check import check_store, remove_problems
 
 FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.slow
 
 
 def _cli(*args, env=None, timeout=600):
-    return subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", *args],
+    return subprocess.run([sys.executable, "-m", "fmnist_helpers.build.cli", *args],
                           capture_output=True, text=True, timeout=timeout, check=False,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
 
@@ -64,9 +64,9 @@ def _kill_at_evaluation(config: RunConfig, root: Path) -> subprocess.CompletedPr
     last epoch). ``Model.save`` is only called there; the backups use ``save_weights``."""
     code = textwrap.dedent(f"""
         import os, signal, keras
-        from fmnist_helpers.config import RunConfig
-        from fmnist_helpers.runs import RunStore
-        from fmnist_helpers.train import train
+        from fmnist_helpers.core.config import RunConfig
+        from fmnist_helpers.store.runs import RunStore
+        from fmnist_helpers.study.train import train
         def killed(*args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
         keras.Model.save = killed
@@ -115,7 +115,7 @@ def test_a_damaged_backup_never_blocks_its_run(tiny_run, tmp_path, capsys, damag
 def _train_on_tmpfs(runs: Path, setup: str) -> subprocess.CompletedProcess:
     """``fmnist-report train`` (smoke, 1 epoch) into ``runs`` after the shell ``setup`` has
     mounted it, in a mount namespace of its own; skips the test where mounting is not allowed."""
-    command = (f"{setup} && exec {sys.executable} -m fmnist_helpers.cli train convnet "
+    command = (f"{setup} && exec {sys.executable} -m fmnist_helpers.build.cli train convnet "
                "--profile smoke --set epochs=1")
     result = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True,
                             text=True, timeout=600, check=False,
@@ -139,7 +139,7 @@ def test_a_nearly_full_disk_stops_before_training_with_one_line(tmp_path):
 @pytest.mark.parametrize("state", ["empty", "broken entry"])
 def test_a_read_only_run_store_gives_one_error_line(tmp_path, state):
     """A real read-only file system (a tmpfs remounted read-only in a private mount namespace)."""
-    from fmnist_helpers.profiles import get_profile
+    from fmnist_helpers.core.profiles import get_profile
 
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -198,7 +198,7 @@ def test_an_epoch_log_shorter_than_its_backup_restarts_instead_of_saving_a_short
 
 
 def test_every_json_of_an_entry_is_written_atomically(tmp_path):
-    from fmnist_helpers.runs import write_json
+    from fmnist_helpers.store.runs import write_json
 
     target = tmp_path / "epochs.json"
     write_json(target, {"epochs": [1, 2]})
@@ -361,7 +361,7 @@ def test_building_without_the_notebooks_says_a_checkout_is_needed(tmp_path):
 # 10 -- the results cache holds data, not pickles --------------------------------------------
 
 def test_a_damaged_cache_file_is_computed_again_whatever_the_damage(tmp_path, monkeypatch):
-    from fmnist_helpers.cache import stored_result
+    from fmnist_helpers.store.cache import stored_result
 
     monkeypatch.setenv("FMNIST_RUNS_DIR", str(tmp_path))
     calls = []
@@ -390,7 +390,7 @@ def test_a_damaged_cache_file_is_computed_again_whatever_the_damage(tmp_path, mo
 def test_a_failure_notebook_keeps_any_traceback_inside_its_code_block(tmp_path):
     import nbformat
 
-    from fmnist_helpers.render import render
+    from fmnist_helpers.build.render import render
 
     job = report.Job(name="bad", notebook=tmp_path / "missing.ipynb",
                      title="<b>Title</b>", parameters={})
@@ -409,7 +409,7 @@ def test_a_failure_notebook_keeps_any_traceback_inside_its_code_block(tmp_path):
 def test_the_profile_name_is_escaped_on_the_page(tmp_path):
     import nbformat
 
-    from fmnist_helpers.render import render
+    from fmnist_helpers.build.render import render
 
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["papermill"] = {"parameters": {"profile": "<img src=x onerror=alert(1)>"}}

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fmnist_helpers.viz import legibility
+from fmnist_helpers.pages.viz import legibility
 
 
 def _clean():

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from fmnist_helpers import display, records, verification
-from fmnist_helpers.profiles import PROFILES
-from fmnist_helpers.runs import RunConfig, meaning_problems
+from fmnist_helpers.core.profiles import PROFILES
+from fmnist_helpers.store.runs import RunConfig, meaning_problems
 
 COMMITTED = Path(__file__).resolve().parent.parent / "records"
 #: A committed converged baseline record (20 epochs), the template of the damaged copies.
@@ -81,7 +81,7 @@ def test_a_diverged_run_may_hold_missing_losses_but_not_impossible_accuracies():
 
 
 def _cli(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", *args],
+    return subprocess.run([sys.executable, "-m", "fmnist_helpers.build.cli", *args],
                           capture_output=True, text=True, timeout=300, env=env, cwd=cwd,
                           check=False)
 

@@ -10,8 +10,8 @@ import papermill
 import pytest
 
 from fmnist_helpers import report
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.sections import SECTION_NAMES, get_section
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.core.sections import SECTION_NAMES, get_section
 
 NOTEBOOKS = sorted((Path(report.NOTEBOOK_DIR)).glob("*.ipynb"))
 

@@ -38,7 +38,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_console_script_is_declared():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert pyproject["scripts"]["fmnist-report"] == "fmnist_helpers.cli:main"
+    assert pyproject["scripts"]["fmnist-report"] == "fmnist_helpers.build.cli:main"
 
 
 def test_the_readme_is_short_and_every_page_it_links_exists():

@@ -10,11 +10,11 @@ import psutil
 import pytest
 
 from fmnist_helpers import executor, fullscale, plan
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.sections import SECTION_NAMES
-from fmnist_helpers.studies import study_configs
-from fmnist_helpers.train import train
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.core.sections import SECTION_NAMES
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.study.studies import study_configs
+from fmnist_helpers.study.train import train
 
 
 def test_the_plan_comes_from_the_registry_without_duplicates(tmp_path):
@@ -54,7 +54,7 @@ def test_plan_on_a_half_filled_store_lists_exactly_the_missing_runs(tmp_path):
 @pytest.mark.slow
 def test_runs_trains_the_missing_runs_with_two_spawned_workers(tmp_path, monkeypatch, capsys):
     env = {**os.environ, "FMNIST_RUNS_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "fmnist_helpers.cli", "runs", "--profile", "smoke",
+    command = [sys.executable, "-m", "fmnist_helpers.build.cli", "runs", "--profile", "smoke",
                "--sections", "05_dropout", "--workers", "2"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900,
                             check=False)
@@ -105,7 +105,7 @@ def test_a_killed_worker_is_retried_and_the_grid_completes(tmp_path):
     import time
 
     env = {**os.environ, "FMNIST_RUNS_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "fmnist_helpers.cli", "runs", "--profile", "smoke",
+    command = [sys.executable, "-m", "fmnist_helpers.build.cli", "runs", "--profile", "smoke",
                "--sections", "03_initialization", "--workers", "2"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import display, fullscale, provenance, records, verification
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RunStore
-from fmnist_helpers.train import train
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.store.runs import RunStore
+from fmnist_helpers.study.train import train
 
 COMMITTED = Path(__file__).resolve().parent.parent / "records"
 
@@ -65,7 +65,7 @@ def test_verify_passes_on_an_untouched_record_and_fails_on_a_tampered_one(record
     data["history"]["val_accuracy"][0] += 0.002
     (tmp_path / path.name).write_text(json.dumps(data))
     env = {**os.environ, "FMNIST_RECORDS_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", "records", "verify",
+    result = subprocess.run([sys.executable, "-m", "fmnist_helpers.build.cli", "records", "verify",
                              path.stem, "--epochs", "1"], capture_output=True, text=True,
                             env=env, timeout=600, check=False)
     assert result.returncode == 1, result.stderr[-2000:]

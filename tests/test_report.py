@@ -13,8 +13,8 @@ import nbformat
 import pytest
 
 from fmnist_helpers import report
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.sections import SECTION_NAMES
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.core.sections import SECTION_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.slow
@@ -121,9 +121,9 @@ def test_bad_parameters_stop_the_build_before_anything_runs(tmp_path, parameters
 
 
 def test_cli_rejects_an_unknown_section(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "fmnist_helpers.cli", "build", "--sections",
-                             "99_nothing", "--out", str(tmp_path)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run([sys.executable, "-m", "fmnist_helpers.build.cli", "build",
+                             "--sections", "99_nothing", "--out", str(tmp_path)],
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "unknown section '99_nothing'" in result.stderr and "00_data" in result.stderr
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fmnist_helpers.config import RunConfig, parse_value
-from fmnist_helpers.runs import RunStore
+from fmnist_helpers.core.config import RunConfig, parse_value
+from fmnist_helpers.store.runs import RunStore
 
 
 def test_key_depends_on_every_field_and_nothing_else():
@@ -25,7 +25,7 @@ def test_fields_added_later_leave_the_keys_of_stored_runs_alone():
     # stored then must still be found): the hash of the config without those two fields.
     import hashlib
 
-    from fmnist_helpers.config import OMITTED_AT_DEFAULT, TRAINING_CODE_VERSION
+    from fmnist_helpers.core.config import OMITTED_AT_DEFAULT, TRAINING_CODE_VERSION
 
     config = RunConfig(epochs=3, augment=("flip",))
     old_fields = {k: v for k, v in config.to_dict().items() if k not in OMITTED_AT_DEFAULT}
@@ -100,8 +100,8 @@ PINNED_FULL_SCALE = {"convnet": "a079dd76fc5d825d", "vgg_bn_aug": "53bae6e3a373e
 
 
 def test_the_keys_of_stored_runs_never_change():
-    from fmnist_helpers.fullscale import full_scale_configs
-    from fmnist_helpers.profiles import get_profile
+    from fmnist_helpers.core.profiles import get_profile
+    from fmnist_helpers.study.fullscale import full_scale_configs
 
     for (profile, what), key in PINNED_KEYS.items():
         p = get_profile(profile)
@@ -112,7 +112,7 @@ def test_the_keys_of_stored_runs_never_change():
 
 
 def test_change_key_names_a_variant_by_what_it_changes():
-    from fmnist_helpers.config import change_key
+    from fmnist_helpers.core.config import change_key
 
     assert change_key({"model": "cnn1", "batch_norm": True}) == "batch_norm=true, model=cnn1"
     assert change_key({"learning_rate": 1e-4}) == "learning_rate=0.0001"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fmnist_helpers import sections
-from fmnist_helpers.profiles import PROFILES, get_profile
+from fmnist_helpers.core.profiles import PROFILES, get_profile
 
 
 def test_profiles_are_ordered_by_scale_and_rejected_by_name():

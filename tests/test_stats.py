@@ -164,7 +164,7 @@ def test_the_gate_on_short_and_diverged_histories():
 def test_compare_to_a_stated_number_is_scipys_one_sample_interval():
     from scipy import stats as scipy_stats
 
-    from fmnist_helpers.stats import compare_to
+    from fmnist_helpers.core.stats import compare_to
 
     values = [0.941, 0.945, 0.939, 0.944]
     c = compare_to(values, 0.937)
@@ -178,7 +178,7 @@ def test_compare_to_a_stated_number_is_scipys_one_sample_interval():
 
 
 def test_rise_fraction_counts_the_steps_at_which_a_loss_rises():
-    from fmnist_helpers.stats import rise_fraction
+    from fmnist_helpers.core.stats import rise_fraction
 
     assert rise_fraction([1.0, 0.9, 0.8, 0.7]) == 0.0
     assert rise_fraction([1.0, 1.1, 0.9, 1.0, 0.8]) == pytest.approx(0.5)
@@ -189,7 +189,7 @@ def test_rise_fraction_counts_the_steps_at_which_a_loss_rises():
 def test_the_detectable_difference_is_detected_80_percent_of_the_time():
     """Checked against a simulation: true differences of that size, drawn with the spread the
     comparison saw, are called clear about 80% of the time."""
-    from fmnist_helpers.stats import compare, detectable_difference
+    from fmnist_helpers.core.stats import compare, detectable_difference
 
     rng = np.random.default_rng(7)
     for n in (3, 5, 10):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fmnist_helpers import stats, studies
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import Run, RunConfig
-from fmnist_helpers.sections import EXPERIMENT_STUDIES
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.core.sections import EXPERIMENT_STUDIES
+from fmnist_helpers.store.runs import Run, RunConfig
 
 
 def fake_run(seed, val, losses, diverged_epoch=None, **changes):

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import records
-from fmnist_helpers.profiles import get_profile
-from fmnist_helpers.runs import RunConfig, RunStore
-from fmnist_helpers.train import train
+from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.store.runs import RunConfig, RunStore
+from fmnist_helpers.study.train import train
 
 pytestmark = pytest.mark.slow
 
@@ -87,9 +87,9 @@ def test_run_killed_half_way_leaves_no_entry_and_resumes_where_it_stopped(tmp_pa
     config = get_profile("smoke").run_config(epochs=8, lr_schedule="cosine",
                                              record_epochs=(0, 1, 3), augment=("flip", "translate"))
     env = {**os.environ, "FMNIST_RUNS_DIR": str(store.root), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    args = [sys.executable, "-m", "fmnist_helpers.cli", "train", "convnet", "--profile", "smoke",
-            "--set", "epochs=8", "--set", "lr_schedule=cosine", "--set", "record_epochs=0,1,3",
-            "--set", "augment=flip,translate"]
+    args = [sys.executable, "-m", "fmnist_helpers.build.cli", "train", "convnet", "--profile",
+            "smoke", "--set", "epochs=8", "--set", "lr_schedule=cosine", "--set",
+            "record_epochs=0,1,3", "--set", "augment=flip,translate"]
     process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if "epoch 3/8" in line:
@@ -168,7 +168,7 @@ def test_a_run_being_trained_elsewhere_gets_a_private_staging_directory(tmp_path
 def test_smoothed_crossentropy_matches_keras_and_the_formula():
     import keras
 
-    from fmnist_helpers.recipe import SmoothedSparseCrossentropy
+    from fmnist_helpers.study.recipe import SmoothedSparseCrossentropy
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(6, 10)).astype("float32")
@@ -187,7 +187,7 @@ def test_smoothed_crossentropy_matches_keras_and_the_formula():
 
 
 def test_cosine_schedule_spans_the_run_and_constant_stays_a_number(tiny_config):
-    from fmnist_helpers.recipe import learning_rate_for
+    from fmnist_helpers.study.recipe import learning_rate_for
 
     assert learning_rate_for(tiny_config, 20) == tiny_config.learning_rate
     schedule = learning_rate_for(tiny_config.replace(lr_schedule="cosine"), 20)
@@ -202,7 +202,7 @@ def test_cosine_schedule_spans_the_run_and_constant_stays_a_number(tiny_config):
 def test_standard_recipe_trains_and_its_schedule_ends_at_zero(tiny_config, store):
     import keras
 
-    from fmnist_helpers.fullscale import STANDARD_RECIPE
+    from fmnist_helpers.study.fullscale import STANDARD_RECIPE
 
     config = tiny_config.replace(**STANDARD_RECIPE).replace(batch_size=50)
     run = train(config, store=store, verbose=False)
@@ -216,7 +216,7 @@ def test_standard_recipe_trains_and_its_schedule_ends_at_zero(tiny_config, store
 def test_long_epochs_print_the_time_left(tmp_path, capsys):
     import keras
 
-    from fmnist_helpers.train import _RunMonitor
+    from fmnist_helpers.study.train import _RunMonitor
 
     monitor = _RunMonitor(RunConfig(epochs=30), tmp_path, verbose=True, train_ds=None,
                           train_images=54000)
@@ -233,7 +233,7 @@ def test_the_training_loss_is_recorded_per_window_of_steps(tiny_config, store):
     """The per-window training loss (claims 5 and 6 judge oscillation on it) is the mean of the
     batch losses of its window: the windows of an epoch average, weighted by images, to the
     epoch's logged training loss."""
-    from fmnist_helpers.train import loss_window_steps
+    from fmnist_helpers.study.train import loss_window_steps
 
     run = train(tiny_config, store=store, verbose=False)
     steps = loss_window_steps(tiny_config.batch_size, run["train_images"])
@@ -264,8 +264,8 @@ def test_a_weight_average_is_what_validation_sees_and_what_the_run_keeps(tiny_co
 
 
 def test_flip_averaged_test_metrics_are_recorded_beside_the_plain_ones(tiny_config, store):
-    from fmnist_helpers.data import prepared_splits
-    from fmnist_helpers.recipe import flip_averaged_metrics
+    from fmnist_helpers.study.data import prepared_splits
+    from fmnist_helpers.study.recipe import flip_averaged_metrics
 
     run = train(tiny_config.replace(test_flip=True), store=store, verbose=False)
     plain = train(tiny_config, store=store, verbose=False)
@@ -288,7 +288,7 @@ def test_bfloat16_runs_compute_in_bfloat16_and_keep_float32_weights_and_logits(t
     import keras
 
     from fmnist_helpers import provenance
-    from fmnist_helpers.recipe import build_from_config
+    from fmnist_helpers.study.recipe import build_from_config
 
     assert tiny_config.replace(precision="float32", weight_decay=0.0).key == tiny_config.key
     config = tiny_config.replace(precision="mixed_bfloat16", batch_norm=True)

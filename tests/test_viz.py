@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fmnist_helpers import claims, viz
-from fmnist_helpers.data import CLASS_NAMES
+from fmnist_helpers.study.data import CLASS_NAMES
 
 matplotlib.use("Agg")
 
@@ -87,7 +87,7 @@ def test_verdict_bars_count_each_verdict():
 
 
 def test_the_verdict_matrix_names_every_verdict_and_marks_the_claims_that_differ():
-    from fmnist_helpers.viz.legibility import problems
+    from fmnist_helpers.pages.viz.legibility import problems
 
     ledger = pd.DataFrame({"claim": [c.claim for c in claims.CLAIMS],
                            "verdict": claims.SUPPORTED},
@@ -109,7 +109,7 @@ def test_the_verdict_matrix_names_every_verdict_and_marks_the_claims_that_differ
 
 @pytest.mark.parametrize("epochs", [4, 20, 50])
 def test_learning_curves_stay_legible_for_long_runs(epochs):
-    from fmnist_helpers.viz.legibility import problems
+    from fmnist_helpers.pages.viz.legibility import problems
 
     falling = list(np.linspace(1.0, 0.2, epochs))
     history = {"loss": falling, "val_loss": falling, "accuracy": falling[::-1],
