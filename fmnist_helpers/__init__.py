@@ -27,9 +27,9 @@ __version__ = "0.1.0"
 LAYER_OF = {
     **dict.fromkeys(("choices", "config", "profiles", "sections", "seed_report", "stats",
                      "provenance", "progress", "quiet"), "core"),
-    **dict.fromkeys(("runs", "cache", "records", "readlog", "store_check"), "store"),
-    **dict.fromkeys(("idx", "data", "augment", "models", "recipe", "train", "studies",
-                     "fullscale", "plan"), "study"),
+    **dict.fromkeys(("runs", "backup", "cache", "records", "readlog", "store_check"), "store"),
+    **dict.fromkeys(("idx", "data", "augment", "models", "recipe", "extras", "train",
+                     "studies", "fullscale", "plan"), "study"),
     **dict.fromkeys(("evaluate", "explain", "sanity", "embed", "attacks"), "analyses"),
     **dict.fromkeys(("verdicts", "judges", "claims", "evidence", "verification"), "ledger"),
     **dict.fromkeys(("display", "viz"), "pages"),

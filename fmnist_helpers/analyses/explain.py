@@ -289,7 +289,7 @@ def activation_sparsity(run) -> pd.DataFrame:
     """Zero activations and dead filters per conv block at every recorded epoch of a run.
 
     Read from the run's extras (measured on the probe set while training). Two zero fractions:
-    over every position, and over foreground positions only (``train.foreground_mask``): about
+    over every position, and over foreground positions only (``extras.foreground_mask``): about
     half of each image is blank background, where a ReLU with a zero bias outputs exactly 0
     before any learning, so only the foreground fraction says what training changed.
 

@@ -100,7 +100,7 @@ RESULT_FIELDS = {
     "images_per_second": (int, float),
 }
 HISTORY_FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy")
-#: Arrays every extras file holds (see ``train.record_extras``).
+#: Arrays every extras file holds (see ``extras.record_extras``).
 EXTRAS_FIELDS = ("probe_indices", "labels", "features", "probs", "conv_blocks",
                  "zero_fraction", "dead_filters")
 
@@ -533,35 +533,3 @@ def check_free_space(directory: Path, parameters: int) -> None:
         raise OSError(errno.ENOSPC, f"only {free / 1e6:.1f} MB free in {directory}; training "
                       f"needs about {needed / 1e6:.0f} MB for its backups and model. Free some "
                       f"space or set {RUNS_DIR_ENV} to a store on another disk.")
-
-
-def backup_epoch(backup: Path) -> int | None:
-    """The epochs done by the Keras backup (``BackupAndRestore``) in directory ``backup``.
-
-    Args:
-        backup: The backup directory of a staging entry.
-
-    Returns:
-        The epoch a resumed fit starts at (epochs done), or ``None`` (no backup or unreadable).
-    """
-    try:
-        return int(json.loads((backup / "training_metadata.json").read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def use_previous_backup(backup: Path) -> bool:
-    """Put Keras's previous backup (``*.bkp``) in place of the last one.
-
-    Args:
-        backup: The backup directory of a staging entry.
-
-    Returns:
-        ``False`` if there is no complete previous backup (nothing changed).
-    """
-    previous = [backup / "latest.weights.h5.bkp", backup / "training_metadata.json.bkp"]
-    if not all(path.is_file() for path in previous):
-        return False
-    for path in previous:
-        os.replace(path, path.with_suffix(""))
-    return True

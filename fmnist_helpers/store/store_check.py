@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from fmnist_helpers.core.config import RunConfig
+from fmnist_helpers.store.backup import BACKUP_DIR, backup_epoch
 from fmnist_helpers.store.runs import BrokenEntry, validate_entry
 
 
@@ -49,10 +50,12 @@ def _pid_alive(pid: int) -> bool:
 def _partial_detail(path: Path) -> str:
     try:
         config = RunConfig.from_dict(json.loads((path / "config.json").read_text())["config"])
-        metadata = json.loads((path / "backup" / "training_metadata.json").read_text())
-        return f"{config.label}: resumes at epoch {metadata['epoch'] + 1}/{config.epochs}"
     except (OSError, ValueError, KeyError, TypeError):
         return "no usable backup: its run starts over"
+    done = backup_epoch(path / BACKUP_DIR)
+    if done is None:
+        return "no usable backup: its run starts over"
+    return f"{config.label}: resumes at epoch {done + 1}/{config.epochs}"
 
 
 def check_store(root: Path) -> list[StoreProblem]:

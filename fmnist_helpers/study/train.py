@@ -9,130 +9,42 @@ sparsity) are recorded at ``config.record_epochs`` so those sections never retra
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
 import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from fmnist_helpers.core import progress, provenance
 from fmnist_helpers.core.profiles import get_profile
+from fmnist_helpers.store.backup import (
+    BACKUP_DIR,
+    EPOCH_LOG,
+    backup_epoch,
+    drop_backup,
+    read_json,
+    use_previous_backup,
+)
 from fmnist_helpers.store.runs import (
     RESULT_FILE,
     Run,
     RunConfig,
     RunStore,
-    backup_epoch,
     check_free_space,
-    use_previous_backup,
     write_json,
 )
 from fmnist_helpers.study import data as data_lib
 from fmnist_helpers.study.augment import build_augmentation
-from fmnist_helpers.study.data import prepared_splits, probe_set
-from fmnist_helpers.study.models import block_output, conv_blocks, penultimate_layer
+from fmnist_helpers.study.data import prepared_splits
+from fmnist_helpers.study.extras import record_extras
 from fmnist_helpers.study.recipe import build_from_config, compile_model, flip_averaged_metrics
-
-_EXTRAS_BATCH = 250
-#: In a staging entry: the epoch log of the attempts so far, and Keras's end-of-epoch backup.
-EPOCH_LOG = "epochs.json"
-BACKUP_DIR = "backup"
-#: Free space kept beyond a run's backups and model before it may start.
 
 
 def set_determinism(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow ops deterministic."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def foreground_mask(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Which positions of a ``shape`` feature map see part of the garment.
-
-    The image is cut into the map's grid (position ``(i, j)`` covers rows ``28 i / h`` to
-    ``28 (i + 1) / h`` and likewise for columns); a position is foreground when its cell holds
-    a non-zero pixel. A cell lies inside the position's receptive field, so a background
-    position's zero is never counted as the network's choice; Fashion-MNIST's background is
-    exactly 0 (about half of every image).
-
-    Args:
-        images: ``(n, 28, 28)`` or ``(n, 28, 28, 1)``.
-        shape: The feature map's ``(height, width)``.
-
-    Returns:
-        A boolean array ``(n, height, width)``.
-    """
-    lit = np.asarray(images).reshape(len(images), 28, 28) > 0
-    height, width = shape
-    rows = np.stack([lit[:, (28 * i) // height:-(-28 * (i + 1) // height)].any(axis=1)
-                     for i in range(height)], axis=1)
-    return np.stack([rows[:, :, (28 * j) // width:-(-28 * (j + 1) // width)].any(axis=2)
-                     for j in range(width)], axis=2)
-
-
-def record_extras(model: keras.Model, probe_size: int, path) -> dict[str, np.ndarray]:
-    """Record what later sections need about ``model`` on the probe set, into an ``.npz``.
-
-    Args:
-        model: A model from :func:`build_model`.
-        probe_size: Size of the fixed probe set.
-        path: The ``.npz`` file to write.
-
-    Returns:
-        The arrays written: ``probe_indices``, ``labels``, ``features`` (penultimate layer),
-        ``probs`` (softmax of the logits), ``conv_blocks``, ``zero_fraction`` (fraction of
-        post-activation values that are exactly zero, per conv block) and ``dead_filters``
-        (filters that are zero for every probe image and position, per conv block), and
-        ``foreground_zero_fraction``: the zero fraction over foreground positions only (see
-        :func:`foreground_mask`), so zeros that the blank background produces do not count.
-    """
-    indices, images, labels = probe_set(probe_size)
-    blocks = conv_blocks(model)
-    outputs = [penultimate_layer(model).output, model.get_layer("logits").output]
-    outputs += [block_output(model, b).output for b in blocks]
-    probe_model = keras.Model(model.input, outputs)
-    features, logits = [], []
-    zeros = np.zeros(len(blocks))
-    totals = np.zeros(len(blocks))
-    fg_zeros = np.zeros(len(blocks))
-    fg_totals = np.zeros(len(blocks))
-    alive = [None] * len(blocks)
-    for start in range(0, len(images), _EXTRAS_BATCH):
-        batch = probe_model(images[start:start + _EXTRAS_BATCH], training=False)
-        features.append(keras.ops.convert_to_numpy(batch[0]))
-        logits.append(keras.ops.convert_to_numpy(batch[1]))
-        for i, activation in enumerate(batch[2:]):
-            activation = keras.ops.convert_to_numpy(activation)
-            nonzero = activation != 0
-            zeros[i] += activation.size - nonzero.sum()
-            totals[i] += activation.size
-            mask = foreground_mask(images[start:start + _EXTRAS_BATCH], activation.shape[1:3])
-            fg_zeros[i] += (~nonzero & mask[..., None]).sum()
-            fg_totals[i] += mask.sum() * activation.shape[-1]
-            per_filter = nonzero.any(axis=(0, 1, 2))
-            alive[i] = per_filter if alive[i] is None else alive[i] | per_filter
-    logits = np.concatenate(logits)
-    probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
-    arrays = {
-        "probe_indices": indices,
-        "labels": labels,
-        "features": np.concatenate(features).astype(np.float32),
-        "probs": probs.astype(np.float32),
-        "conv_blocks": np.array(blocks, dtype=str),
-        "zero_fraction": zeros / np.maximum(totals, 1),
-        "dead_filters": np.array([int((~a).sum()) for a in alive], dtype=np.int64),
-        "foreground_zero_fraction": fg_zeros / np.maximum(fg_totals, 1),
-    }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)  # a kill while writing leaves no half-written extras
-    return arrays
 
 
 def _seed_states(model: keras.Model) -> list:
@@ -158,7 +70,7 @@ class _RunMonitor(keras.callbacks.Callback):
         self.entry = entry
         self.verbose = verbose
         self.log_path = entry / EPOCH_LOG
-        saved = _read_json(self.log_path) or {}
+        saved = read_json(self.log_path) or {}
         self.records = list(saved.get("epochs", []))
         self.resumed_at = list(saved.get("resumed_at", []))
         self.start_epoch = None
@@ -283,13 +195,6 @@ def loss_window_steps(batch_size: int, train_images: int) -> int:
     return max(1, math.ceil(train_images / batch_size) // 10)
 
 
-def _read_json(path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def prepare(config: RunConfig):
     """A config's seeded, compiled model and its data pipelines, built in the order a run key
     reproduces (seed, model, then the data: tf.data's shuffle seed combines with the global seed).
@@ -368,8 +273,7 @@ def train(config: RunConfig | None = None, *, store: RunStore | None = None,
 
 def _drop_backup(entry: Path, config: RunConfig, reason: str) -> None:
     progress.say(f"[{config.label}] {reason}; training from the start.")
-    shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
-    (entry / EPOCH_LOG).unlink(missing_ok=True)
+    drop_backup(entry)
 
 
 def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbose) -> Run:
@@ -384,7 +288,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
         progress.say(f"[{config.label}] training {config.model} for {config.epochs} epoch(s) on "
                      f"{len(arrays['y_train'])} images -> {store.root}")
     restored = backup_epoch(entry / BACKUP_DIR)
-    logged = len((_read_json(entry / EPOCH_LOG) or {}).get("epochs", []))
+    logged = len((read_json(entry / EPOCH_LOG) or {}).get("epochs", []))
     if restored is not None and logged < restored:
         # The epoch log must hold every epoch the backup has done, or the history is incomplete.
         _drop_backup(entry, config, f"the backup in {entry / BACKUP_DIR} does not match its "
@@ -409,7 +313,9 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
                       callbacks=[*swap, monitor, backup], shuffle=False,
                       verbose=0)  # tf.data shuffles
         except Exception as error:
-            # raises RuntimeError, OSError, KeyError...); any other failure is raised again.
+            # Only a failure while restoring the backup (before the first epoch began) is
+            # handled: Keras raises what the damaged file provokes (RuntimeError, OSError,
+            # KeyError, ...). Any other failure is raised again.
             restoring = monitor.start_epoch is None and (entry / BACKUP_DIR).exists()
             if not restoring or attempt == "fresh":
                 raise
@@ -466,8 +372,7 @@ def _fit_into(entry, model, fresh_model, config, arrays, datasets, store, verbos
     write_json(entry / "history.json", history)
     write_json(entry / RESULT_FILE, result)
     # Only now is the backup no longer needed (an interruption up to here resumes at the end).
-    shutil.rmtree(entry / BACKUP_DIR, ignore_errors=True)
-    (entry / EPOCH_LOG).unlink(missing_ok=True)
+    drop_backup(entry)
     path = store.commit(config, entry)
     run = store.get(config)
     if run is None:
