@@ -47,6 +47,7 @@ from fmnist_helpers.build.fingerprint import (
 )
 from fmnist_helpers.build.render import TEMPLATE_DIR, render
 from fmnist_helpers.build.site_index import environment_summary, update_index
+from fmnist_helpers.core import quiet
 from fmnist_helpers.core.profiles import get_profile
 from fmnist_helpers.core.progress import PROGRESS_LOG_ENV
 from fmnist_helpers.core.sections import SECTION_NAMES, get_section
@@ -229,17 +230,9 @@ def execute(job: Job, out_dir: Path) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _stderr_to(path: Path):
-    """Point file descriptor 2 at ``path`` for the duration (children inherit it)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-    try:
+    """Point file descriptor 2 at ``path`` (appended) for the duration (children inherit it)."""
+    with open(path, "ab") as log, quiet.stderr_to(log):
         yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _write_failure_notebook(job: Job, path: Path, text: str) -> None:

@@ -58,19 +58,29 @@ def is_startup_noise(line: str, *, nvidia_driver: bool | None = None) -> bool:
 
 
 @contextlib.contextmanager
+def stderr_to(file) -> None:
+    """Point file descriptor 2 (where C++ code and child processes write) at an open binary
+    file for the block, then back."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(file.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
 def startup_lines_dropped():
     """Send file descriptor 2 to a temporary file for the block; then write back to stderr
     every line that :func:`is_startup_noise` does not recognise."""
-    sys.stderr.flush()
-    saved = os.dup(2)
     with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
         try:
-            yield
+            with stderr_to(caught):
+                yield
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
             caught.seek(0)
             kept = [line for line in caught.read().decode(errors="replace").splitlines()
                     if line.strip() and not is_startup_noise(line)]

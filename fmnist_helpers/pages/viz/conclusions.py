@@ -73,6 +73,15 @@ def verdict_matrix(ledgers: dict[str, pd.DataFrame], *, title: str):
     return _done(fig)
 
 
+def _nothing_stored():
+    """A small figure that says no full-scale run is stored yet."""
+    fig, ax = plt.subplots(figsize=(8, 1.2))
+    _blank(ax)
+    ax.text(0.5, 0.5, "No full-scale run is stored yet: make accuracy trains them.",
+            ha="center", va="center", transform=ax.transAxes, fontsize=11)
+    return fig
+
+
 def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
     """Training and validation accuracy per epoch of the full-scale runs, with the targets.
 
@@ -85,11 +94,7 @@ def full_scale_curves(curves: pd.DataFrame, table: pd.DataFrame):
     """
 
     if curves.empty:
-        fig, ax = plt.subplots(figsize=(8, 1.2))
-        _blank(ax)
-        ax.text(0.5, 0.5, "No full-scale run is stored yet: make accuracy trains them.",
-                ha="center", va="center", transform=ax.transAxes, fontsize=11)
-        return _done(fig)
+        return _done(_nothing_stored())
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.8))
     titles = list(table.index)
     colors = dict(zip(titles, sns.color_palette("tab10", len(titles))))
@@ -136,11 +141,7 @@ def time_to_accuracy(curves: pd.DataFrame, table: pd.DataFrame):
         The figure; while no full-scale run is stored, a small figure that says so.
     """
     if curves.empty:
-        fig, ax = plt.subplots(figsize=(8, 1.2))
-        _blank(ax)
-        ax.text(0.5, 0.5, "No full-scale run is stored yet: make accuracy trains them.",
-                ha="center", va="center", transform=ax.transAxes, fontsize=11)
-        return _done(fig)
+        return _done(_nothing_stored())
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.0), sharey=True)
     titles = list(table.index)
     colors = dict(zip(titles, sns.color_palette("tab10", len(titles))))
