@@ -83,8 +83,8 @@ def write_report(store: RunStore, path: Path = REPORT) -> str:
     viz.time_to_accuracy(full_scale_curves(store), table).savefig(figure, dpi=80)
     lines += ["", ("Time to accuracy: validation accuracy after each epoch against training "
               "minutes (one thin line per seed, the mean bold) and each row's test accuracy "
-              "(mean, 95% interval) at its training time. Rows were trained on different "
-              "machines (the `from` column)."), "", f"![time to accuracy]({figure.name})"]
+              "(mean, 95% interval) at its training time. Rows come from different machines "
+              "(the `from` column)."), "", f"![time to accuracy]({figure.name})"]
     lines += ["", ("Runs are kept in the run store (`runs/`); `fmnist-report records export KEY "
               "... --runs-dir DIR` writes them as committed records (`records/`), which every "
               "report's full-scale table and the verdicts ledger read (the `from` column). "

@@ -94,13 +94,13 @@ def verify(key: str, *, epochs: int | None = None, tolerance: float | None = Non
                   if a is not None and b is not None)
     lines = [(f"record {key} ({run.config.label}), {run.recorded}; retrained here "
               f"({describe_machine(here)}) for {epochs} of {done} epoch(s)"),
-             (f"retrained at {threads} intra-op thread(s), as the record's run was"
-              if threads else "retrained with TensorFlow's default threads, as the record's "
-              "run was"),
              f"compared at tolerance {tolerance:g}"
              + (f" up to epoch {exact}, then {max(tolerance, RESUMED_TOLERANCE):g} (the record "
                 f"resumed at epoch {min(resumed)})" if exact < epochs else "")
-             + f"; largest difference {largest:.3g}"]
+             + f"; largest difference {largest:.3g}",
+             (f"retrained at {threads} intra-op thread(s), as the record's run was"
+              if threads else "retrained with TensorFlow's default threads, as the record's "
+              "run was")]
     if not same:
         lines.insert(1, f"the record was trained on {describe_machine(there)} with TensorFlow "
                         f"{there.get('tensorflow')}, Keras {there.get('keras')}: a retrain on "
